@@ -1,0 +1,104 @@
+"""`poetgen` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import PoetgenError
+
+DEFAULT_RUNS = Path.home() / ".cache" / "poetgen" / "runs"
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from .corpus import prepare
+
+    stats = prepare(args.source, args.out)
+    print(json.dumps(stats, ensure_ascii=False, indent=2))
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .train import TrainConfig, export, train
+
+    cfg = TrainConfig(
+        batch_size=args.batch_size, learning_rate=args.lr, clipnorm=args.clipnorm,
+        epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, patience=args.patience,
+        max_len=args.max_len, min_count=args.min_count, seed=args.seed, max_minutes=args.max_minutes,
+    )
+    model_cfg = dict(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers,
+                     proj_dim=args.proj_dim, dropout=args.dropout)
+    run = Path(args.run) if "/" in args.run else DEFAULT_RUNS / args.run
+    print(f"run directory: {run}", flush=True)
+    train(args.corpus, run, model_cfg, cfg, resume=args.resume, limit_poems=args.limit_poems)
+    if args.out:
+        metrics = export(run, args.out)
+        print(f"model written to {args.out}: validation character perplexity "
+              f"{metrics['val_char_perplexity']:.1f}")
+
+
+def _export(args: argparse.Namespace) -> None:
+    from .train import export
+
+    run = Path(args.run) if "/" in args.run else DEFAULT_RUNS / args.run
+    metrics = export(run, args.out, command=args.command)
+    print(f"model written to {args.out}: validation character perplexity "
+          f"{metrics['val_char_perplexity']:.1f}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="poetgen", description="A Keras LSTM that writes Chinese classical poems.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="turn the chinese-poetry dataset into a clean corpus")
+    p.add_argument("--source", required=True, help="a copy of the chinese-poetry dataset")
+    p.add_argument("--out", default="corpus", help="corpus directory to write (default: corpus)")
+    p.set_defaults(func=_prepare)
+
+    p = sub.add_parser("train", help="train a model (resumable) and optionally export it")
+    p.add_argument("--corpus", default="corpus")
+    p.add_argument("--run", default="default", help="run name under ~/.cache/poetgen/runs, or a path")
+    p.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    p.add_argument("--out", help="export the best checkpoint to this model directory at the end")
+    p.add_argument("--embed-dim", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--proj-dim", type=int, default=256)
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--clipnorm", type=float, default=1.0)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--steps-per-epoch", type=int, default=0, help="0: one pass over the data")
+    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--max-len", type=int, default=128)
+    p.add_argument("--min-count", type=int, default=3)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--max-minutes", type=float, default=0.0, help="stop cleanly after this long")
+    p.add_argument("--limit-poems", type=int, default=0, help=argparse.SUPPRESS)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("export", help="write a run's best checkpoint as a model directory")
+    p.add_argument("--run", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--command", help="training command to record in the model card")
+    p.set_defaults(func=_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except PoetgenError as e:
+        print(f"poetgen: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("poetgen: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

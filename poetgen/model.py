@@ -1,0 +1,130 @@
+"""Embedding -> LSTM -> Dense language model over characters, and its self-describing directory.
+
+A model directory holds config.json (ModelConfig and the training config), vocab.json,
+model.keras (weights, loaded in Keras safe mode), metrics.json and a model card README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+
+from .errors import ModelError  # noqa: E402
+from .tokenizer import Tokenizer  # noqa: E402
+
+CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE, METRICS_FILE, CARD_FILE = (
+    "config.json",
+    "vocab.json",
+    "model.keras",
+    "metrics.json",
+    "README.md",
+)
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int
+    embed_dim: int = 256
+    hidden: int = 512
+    layers: int = 1
+    # A linear bottleneck before the softmax: the vocabulary-sized output layer dominates the
+    # cost, and hidden->proj->vocab is several times cheaper than hidden->vocab.
+    proj_dim: int = 256
+    dropout: float = 0.1
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ModelError(f"unknown model config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+def build_model(config: ModelConfig) -> keras.Model:
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(config.vocab_size, config.embed_dim, name="embedding")(tokens)
+    for i in range(config.layers):
+        x = keras.layers.LSTM(config.hidden, return_sequences=True, name=f"lstm_{i}")(x)
+        x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+    if config.proj_dim:
+        x = keras.layers.Dense(config.proj_dim, name="projection")(x)
+    logits = keras.layers.Dense(config.vocab_size, name="logits")(x)
+    return keras.Model(tokens, logits, name="poetgen_lstm")
+
+
+def save_model_dir(
+    directory: str | Path,
+    model: keras.Model,
+    config: ModelConfig,
+    tokenizer: Tokenizer,
+    train_config: dict | None = None,
+    metrics: dict | None = None,
+    card: str | None = None,
+) -> None:
+    """Write a complete model directory next to `directory`, then swap it in at once."""
+    from .files import atomic_replace_dir, atomic_write_json, atomic_write_text
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    atomic_write_json(tmp / CONFIG_FILE, {"model": asdict(config), "train": train_config or {}})
+    tokenizer.save(tmp / VOCAB_FILE)
+    model.save(tmp / WEIGHTS_FILE)
+    atomic_write_json(tmp / METRICS_FILE, metrics or {})
+    if card:
+        atomic_write_text(tmp / CARD_FILE, card)
+    atomic_replace_dir(tmp, directory)
+
+
+def read_config(directory: str | Path) -> tuple[ModelConfig, dict]:
+    path = Path(directory) / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return ModelConfig.from_dict(data["model"]), data.get("train", {})
+    except FileNotFoundError:
+        raise ModelError(f"{path} not found: not a poetgen model directory") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ModelError(f"{path} is corrupt: {e}") from None
+
+
+def load_model_dir(directory: str | Path) -> tuple[keras.Model, ModelConfig, Tokenizer]:
+    """Load and cross-check a model directory; safe mode always (nothing is unpickled)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelError(f"model directory not found: {directory}")
+    config, _ = read_config(directory)
+    tokenizer = Tokenizer.load(directory / VOCAB_FILE)
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelError(f"{weights} not found: the model directory is incomplete")
+    try:
+        model = keras.saving.load_model(weights, compile=False, safe_mode=True)
+    except Exception as e:  # Keras raises many types for a damaged archive
+        raise ModelError(f"{weights} cannot be loaded: {type(e).__name__}: {str(e)[:200]}") from None
+    check_consistent(model, config, tokenizer, directory)
+    return model, config, tokenizer
+
+
+def check_consistent(model: keras.Model, config: ModelConfig, tokenizer: Tokenizer, where: Path) -> None:
+    embedding_rows = model.get_layer("embedding").input_dim
+    output_size = model.get_layer("logits").units
+    sizes = {len(tokenizer), config.vocab_size, embedding_rows, output_size}
+    if len(sizes) != 1:
+        raise ModelError(
+            f"{where}: vocabulary and model disagree: vocab.json has {len(tokenizer)} tokens, "
+            f"config says {config.vocab_size}, the embedding has {embedding_rows} rows and the "
+            f"output layer {output_size} units"
+        )
