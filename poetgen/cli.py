@@ -47,6 +47,53 @@ def _export(args: argparse.Namespace) -> None:
           f"{metrics['val_char_perplexity']:.1f}")
 
 
+def _generate(args: argparse.Namespace) -> None:
+    from .api import Poet
+
+    poet = Poet.load(args.model)
+    poems = poet.write(start=args.start, form=args.form, temperature=args.temperature,
+                       top_k=args.top_k, top_p=args.top_p, n=args.n, seed=args.seed,
+                       script=args.script)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in poems], ensure_ascii=False, indent=2))
+        return
+    for i, poem in enumerate(poems):
+        if i:
+            print()
+        print(f"【{poem.form}】 score {poem.score:.3f}")
+        print(poem.text)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate_poems
+    from .model import load_model_dir
+
+    model, _, tokenizer = load_model_dir(args.model or _default_model())
+    result = evaluate_poems(model, tokenizer, args.poems)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+
+
+def _default_model() -> Path:
+    from .api import default_model_dir
+
+    return default_model_dir()
+
+
+def _number(kind):
+    """argparse type that turns a bad number into a one-line error naming the value."""
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poetgen", description="A Keras LSTM that writes Chinese classical poems.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop cleanly after this long")
     p.add_argument("--limit-poems", type=int, default=0, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("generate", help="write poems")
+    p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--start", default="", help="opening text to continue (简 or 繁)")
+    p.add_argument("--form", default=None, help="五绝, 七绝, 五律, 七律 or free (default)")
+    p.add_argument("--temperature", type=_number(float), default=0.8, help="0 = greedy")
+    p.add_argument("--top-k", type=_number(int), default=0)
+    p.add_argument("--top-p", type=_number(float), default=1.0)
+    p.add_argument("-n", type=_number(int), default=1, help="number of poems")
+    p.add_argument("--seed", type=_number(int), default=None)
+    p.add_argument("--script", choices=["traditional", "simplified"], default="traditional")
+    p.add_argument("--json", action="store_true", help="print a JSON list of poems")
+    p.set_defaults(func=_generate)
+
+    p = sub.add_parser("evaluate", help="perplexity of a model on chinese-poetry JSON poems")
+    p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--poems", required=True, help="a chinese-poetry JSON file or a folder of them")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("export", help="write a run's best checkpoint as a model directory")
     p.add_argument("--run", required=True)

@@ -11,8 +11,8 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .errors import CorpusError
 from .files import atomic_write_json, atomic_write_text

@@ -40,7 +40,7 @@ class ModelConfig:
     dropout: float = 0.1
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         names = {f.name for f in fields(cls)}
         unknown = set(data) - names
         if unknown:

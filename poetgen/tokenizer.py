@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .corpus import FORMS, OTHER, is_han
 from .errors import ModelError
@@ -29,9 +29,10 @@ class Tokenizer:
         self.pad, self.unk, self.bos, self.eos = (self.index[t] for t in (PAD, UNK, BOS, EOS))
         self.comma, self.period = self.index["，"], self.index["。"]
         self.first_char = len(SPECIALS) + len(PUNCTUATION)  # ids from here on are characters
+        self.form_ids = frozenset(self.index[t] for t in FORM_TOKENS)
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_count: int = 3) -> "Tokenizer":
+    def build(cls, texts: Iterable[str], min_count: int = 3) -> Tokenizer:
         """Characters seen at least `min_count` times, most frequent first, ties by code point."""
         counts = Counter(ch for text in texts for ch in text if is_han(ch))
         chars = sorted((c for c, n in counts.items() if n >= min_count), key=lambda c: (-counts[c], c))
@@ -65,7 +66,7 @@ class Tokenizer:
         atomic_write_json(path, {"format": VOCAB_FORMAT, "tokens": self.tokens})
 
     @classmethod
-    def load(cls, path: str | Path) -> "Tokenizer":
+    def load(cls, path: str | Path) -> Tokenizer:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:

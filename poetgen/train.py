@@ -16,14 +16,14 @@ from pathlib import Path
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # measured: +20-50% tokens/s on this CPU
 
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from .corpus import corpus_hash, load_split  # noqa: E402
 from .errors import ModelError, PoetgenError  # noqa: E402
+from .evaluate import pad_batch, validation_perplexity  # noqa: E402
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: E402
 from .model import ModelConfig, build_model, keras, save_model_dir  # noqa: E402
 from .tokenizer import PAD, SPECIALS, Tokenizer  # noqa: E402
-
-import tensorflow as tf  # noqa: E402
 
 PAD_ID = SPECIALS.index(PAD)
 
@@ -74,14 +74,6 @@ def batch_plan(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -
     return batches
 
 
-def pad_batch(seqs: list[np.ndarray], pad: int) -> np.ndarray:
-    width = max(len(s) for s in seqs)
-    out = np.full((len(seqs), width), pad, dtype=np.int32)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = s
-    return out
-
-
 def batches_from(seqs: list[np.ndarray], batch_size: int, seed: int, start_step: int, pad: int):
     """Endless (inputs, targets) batches; pass k is shuffled by (seed, k), so a resumed run
     continues at exactly the batch where it stopped."""
@@ -104,53 +96,6 @@ def masked_loss(targets, logits):
     mask = tf.cast(tf.not_equal(targets, PAD_ID), logits.dtype)
     ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
     return tf.reduce_sum(ce * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-
-# ---------------------------------------------------------------------------- scoring
-
-@tf.function(reduce_retracing=True)
-def _token_nll(model, inputs, targets):
-    logits = tf.cast(model(inputs, training=False), tf.float32)
-    picked = tf.gather(logits, targets, batch_dims=2)
-    return tf.reduce_logsumexp(logits, axis=-1) - picked
-
-
-def token_nll(model: keras.Model, seqs: list[np.ndarray], pad: int, batch_tokens: int = 16384):
-    """Negative log-likelihood of every token after the first, per sequence (float64 arrays)."""
-    order = np.argsort([len(s) for s in seqs], kind="stable")
-    out: list[np.ndarray | None] = [None] * len(seqs)
-    i = 0
-    while i < len(order):
-        width = len(seqs[order[min(len(order) - 1, i)]])
-        n = max(1, batch_tokens // max(width, 1))
-        idx = order[i : i + n]
-        batch = pad_batch([seqs[j] for j in idx], pad)
-        nll = _token_nll(model, tf.constant(batch[:, :-1]), tf.constant(batch[:, 1:])).numpy()
-        for row, j in enumerate(idx):
-            out[j] = nll[row, : len(seqs[j]) - 1].astype(np.float64)
-        i += n
-    return out
-
-
-def validation_perplexity(model, seqs, tokenizer: Tokenizer) -> dict:
-    """Per-token and per-character perplexity, conditioned on <bos><form>."""
-    nlls = token_nll(model, seqs, tokenizer.pad)
-    total = chars = 0.0
-    char_total = 0.0
-    tokens = 0
-    for seq, nll in zip(seqs, nlls):
-        targets, nll = seq[2:], nll[1:]  # the form token is given, not predicted
-        is_char = (targets >= tokenizer.first_char) | (targets == tokenizer.unk)
-        total += nll.sum()
-        tokens += len(nll)
-        char_total += nll[is_char].sum()
-        chars += is_char.sum()
-    return {
-        "token_perplexity": math.exp(total / max(tokens, 1)),
-        "char_perplexity": math.exp(char_total / max(chars, 1)),
-        "tokens": int(tokens),
-        "chars": int(chars),
-    }
 
 
 # ---------------------------------------------------------------------------- run keeping

@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from poetgen.constraints import FREE, plan_request
+from poetgen.corpus import SHAPE_OF_FORM
+from poetgen.errors import GenerationError
+from poetgen.sampler import NEG_INF, Sampling, top_k_filter, top_p_filter
+
+
+def test_compiled_step_matches_the_keras_model(tiny_poet):
+    tok, decoder = tiny_poet.tokenizer, tiny_poet.decoder
+    ids = tok.encode("床前明月光，疑是地上霜。", form="五绝")
+    want = np.asarray(tiny_poet.model(np.array([ids], np.int32)))[0]
+    states = decoder.zero_states(1)
+    for t, token in enumerate(ids):
+        logits, states = decoder.step(tf.constant([token]), states)
+        np.testing.assert_allclose(logits.numpy()[0], want[t], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("form", ["五绝", "七绝", "五律", "七律"])
+def test_forms_are_exact(tiny_poet, form):
+    length, count = SHAPE_OF_FORM[form]
+    for poem in tiny_poet.write(form=form, n=8, seed=4, temperature=1.5):
+        assert poem.form == form
+        assert [len(line) for line in poem.lines] == [length] * count
+        assert poem.text.split("\n") == [
+            line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(poem.lines)]
+
+
+def test_start_text_opens_the_poem_in_either_script(tiny_poet):
+    for poem in tiny_poet.write(start="明月", form="五律", n=3, seed=1):
+        assert poem.lines[0].startswith("明月")
+    # simplified input is mapped to the model's traditional characters
+    assert tiny_poet.write(start="风", form="五绝", seed=1)[0].lines[0].startswith("風")
+    simple = tiny_poet.write(start="风", form="五绝", seed=1, script="simplified")[0]
+    assert simple.lines[0].startswith("风")
+
+
+def test_same_seed_same_poems_and_batch_size_does_not_matter(tiny_poet):
+    a = tiny_poet.write(form="七绝", n=4, seed=11)
+    b = tiny_poet.write(form="七绝", n=4, seed=11)
+    assert [p.text for p in a] == [p.text for p in b]
+    assert tiny_poet.write(form="七绝", n=1, seed=11)[0].text == a[0].text
+    assert len({p.text for p in a}) > 1
+    assert tiny_poet.write(form="七绝", n=4, seed=12)[0].text != a[0].text
+
+
+def test_free_poems_end_at_a_period_and_never_open_a_line_with_punctuation(tiny_poet):
+    for poem in tiny_poet.write(n=16, seed=2, temperature=1.2, max_tokens=60):
+        assert poem.text.endswith("。")
+        assert all(poem.lines) and all(line.strip("，。") == line for line in poem.lines)
+        assert poem.form in ("五绝", "七绝", "五律", "七律", "其他")
+
+
+def test_greedy_is_deterministic_and_equals_top_k_1(tiny_poet):
+    greedy = tiny_poet.write(form="五绝", temperature=0, n=2, seed=1)
+    assert greedy[0].text == greedy[1].text
+    top1 = tiny_poet.write(form="五绝", temperature=1.0, top_k=1, seed=9)
+    assert top1[0].text == greedy[0].text
+
+
+def test_score_is_the_mean_log_probability_per_character(tiny_poet):
+    poem = tiny_poet.write(form="五绝", seed=3)[0]
+    tok = tiny_poet.tokenizer
+    text = tiny_poet.to_model_script("".join(poem.text.split("\n")))
+    ids = tok.encode(text, form="五绝")
+    logits = np.asarray(tiny_poet.model(np.array([ids[:-1]], np.int32)))[0].astype(np.float64)
+    logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
+        - logits.max(-1, keepdims=True)
+    chars = [(t, ids[t + 1]) for t in range(len(ids) - 1) if ids[t + 1] >= tok.first_char]
+    assert poem.score == pytest.approx(np.mean([logp[t, c] for t, c in chars]), abs=1e-3)
+
+
+def test_top_k_and_top_p_filters():
+    logits = tf.constant([[1.0, 3.0, 2.0, 0.0]])
+    assert (top_k_filter(logits, 2).numpy() > NEG_INF / 2).tolist() == [[False, True, True, False]]
+    probs = tf.nn.softmax(logits).numpy()[0]  # ~ .09 .64 .24 .03
+    kept = top_p_filter(logits, 0.7).numpy() > NEG_INF / 2
+    assert kept.tolist() == [[False, True, True, False]]
+    assert probs[1] < 0.7 < probs[1] + probs[2]
+    assert (top_p_filter(logits, 0.5).numpy() > NEG_INF / 2).tolist() == [[False, True, False, False]]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"temperature": float("nan")}, "temperature"),
+    ({"temperature": -1.0}, "temperature"),
+    ({"temperature": float("inf")}, "temperature"),
+    ({"top_k": -3}, "top_k"),
+    ({"top_p": 0.0}, "top_p"),
+    ({"n": 0}, "n must be"),
+    ({"n": 10_000}, "n must be"),
+    ({"seed": -1}, "seed"),
+    ({"form": "十四行"}, "unknown form"),
+    ({"start": "明月𠀋z"}, "characters of the start text: 𠀋z"),
+    ({"start": "一二三四五六七八九十一二三四五六七八九十一", "form": "五绝"}, "only 20"),
+    ({"script": "latin"}, "script"),
+])
+def test_bad_requests_name_the_problem(tiny_poet, kwargs, message):
+    with pytest.raises(GenerationError, match=message):
+        tiny_poet.write(**kwargs)
+
+
+def test_plan_for_a_form(tiny_poet):
+    tok = tiny_poet.tokenizer
+    plan = plan_request(tok, 2, "五绝", [tok.index["明"]], 100)
+    assert plan.forced.shape == (2, 1 + 24 + 1)
+    assert plan.forced[0, 0] == tok.form_token("五绝")
+    assert plan.forced[0, 1] == tok.index["明"]
+    assert plan.forced[0, 6] == tok.comma and plan.forced[0, 12] == tok.period
+    assert plan.forced[0, -1] == tok.eos
+    free = plan_request(tok, 1, FREE, [], 50)
+    assert free.forced.shape == (1, 50) and (free.forced == -1).all()
+    assert Sampling().temperature == 0.8

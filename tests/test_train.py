@@ -1,0 +1,82 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from conftest import TINY_MODEL
+from poetgen.errors import PoetgenError
+from poetgen.tokenizer import Tokenizer
+from poetgen.train import TrainConfig, batch_plan, batches_from, encode_corpus, export, train
+
+
+def test_tiny_model_trains_and_its_loss_falls(tiny_run):
+    run, state = tiny_run
+    losses = [h["train_loss"] for h in state["history"]]
+    assert len(losses) == 3
+    assert losses[-1] < losses[0] - 0.5
+    assert state["history"][-1]["val_loss"] < state["history"][0]["val_loss"]
+    rows = list(csv.DictReader((run / "log.csv").open(encoding="utf-8")))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"best.keras", "last.keras", "state.json", "config.json", "vocab.json"} <= {
+        p.name for p in run.iterdir()}
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny_corpus, tmp_path):
+    cfg = TrainConfig(epochs=1, batch_size=16, steps_per_epoch=5, min_count=2)
+    first = train(tiny_corpus, tmp_path / "r", TINY_MODEL, cfg, verbose=0)
+    assert first["epoch"] == 1
+    with pytest.raises(PoetgenError, match="already holds a run"):
+        train(tiny_corpus, tmp_path / "r", TINY_MODEL, cfg, verbose=0)
+    resumed = train(tiny_corpus, tmp_path / "r", None, TrainConfig(epochs=2), resume=True, verbose=0)
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2]
+    # continuing, not restarting: the loss carries on below the first epoch's
+    assert resumed["history"][1]["train_loss"] < resumed["history"][0]["train_loss"]
+    with pytest.raises(PoetgenError, match="nothing to resume"):
+        train(tiny_corpus, tmp_path / "empty", None, cfg, resume=True, verbose=0)
+
+
+def test_long_poems_become_windows_at_couplet_ends():
+    tok = Tokenizer.build(["一二三四五六七八九十"], min_count=1)
+    text = "一二三四五，六七八九十。" * 5  # 60 characters
+    seqs = encode_corpus([{"text": text, "form": "其他"}], tok, max_len=30)
+    assert len(seqs) == 3
+    assert all(len(s) <= 31 for s in seqs)
+    assert all(s[0] == tok.bos and s[1] == tok.form_token("其他") for s in seqs)
+    assert [s[-1] == tok.eos for s in seqs] == [False, False, True]
+    assert "".join(tok.decode(s) for s in seqs) == text
+
+
+def test_batches_are_bucketed_and_resume_exactly():
+    rng = np.random.default_rng(0)
+    seqs = [np.arange(1, n + 1, dtype=np.int32) for n in rng.integers(5, 60, size=100)]
+    plan = batch_plan(np.array([len(s) for s in seqs]), 10, np.random.default_rng(1))
+    spreads = [np.ptp([len(seqs[i]) for i in b]) for b in plan]
+    assert max(spreads) < 15  # similar lengths share a batch
+    straight = batches_from(seqs, 10, seed=3, start_step=0, pad=0)
+    first = [next(straight) for _ in range(25)]  # 2.5 passes
+    resumed = batches_from(seqs, 10, seed=3, start_step=17, pad=0)
+    for want in first[17:]:
+        got = next(resumed)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_export_makes_a_self_describing_model_dir(tiny_model_dir, tiny_run):
+    names = {p.name for p in tiny_model_dir.iterdir()}
+    assert {"config.json", "vocab.json", "model.keras", "metrics.json", "README.md", "loss.png"} <= names
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text(encoding="utf-8"))
+    state = tiny_run[1]
+    assert metrics["best_epoch"] == state["best_epoch"]
+    assert metrics["val_char_perplexity"] == pytest.approx(state["best_val"]["char_perplexity"], rel=1e-3)
+    assert len(metrics["corpus_sha256"]) == 64 and metrics["train_tokens_per_s"] > 0
+    card = (tiny_model_dir / "README.md").read_text(encoding="utf-8")
+    assert "poetgen train (test)" in card and f"{metrics['val_char_perplexity']:.1f}" in card
+    # optimizer state is not shipped: the exported file is smaller than the checkpoint
+    assert (tiny_model_dir / "model.keras").stat().st_size < (tiny_run[0] / "best.keras").stat().st_size
+
+
+def test_export_without_a_finished_epoch(tmp_path):
+    with pytest.raises(PoetgenError, match="best.keras not found"):
+        export(tmp_path, tmp_path / "out")
