@@ -1,24 +1,36 @@
-"""The Python API: `Poet.load()` then `poet.write(...)`; everything else sits on top of it."""
+"""The Python API: `Poet.load()` then `poet.write(...)`, `poet.check(text)`,
+`poet.regenerate(id)`. The CLI and the web page are thin layers over it."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
+import logging
 import os
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .constraints import FREE, plan_request
+import numpy as np
+
+from .constraints import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request, Vocabulary, plan_request
 from .corpus import FORMS, split_lines
 from .errors import GenerationError, ModelError
-from .model import load_model_dir
-from .sampler import Decoder, Sampling, check_sampling
+from .model import WEIGHTS_FILE, load_model_dir
+from .prosody import Report, check, rhyme_table
+from .sampler import Decoder, Sampling, check_sampling, extend_hash
 
 DEFAULT_MODEL = "tang-lstm512"
 MAX_POEMS = 256
 MAX_FREE_TOKENS = 200
+MAX_TEXT = 200  # characters of start text, acrostic or theme
 SCRIPTS = ("traditional", "simplified")
+ID_PREFIX = "pg1_"
+REPO = Path(__file__).resolve().parent.parent
 
 
 def default_model_dir() -> Path:
@@ -26,11 +38,18 @@ def default_model_dir() -> Path:
     env = os.environ.get("POETGEN_MODEL")
     if env:
         return Path(env)
-    for root in (Path(__file__).resolve().parent.parent, Path.cwd()):
+    for root in (REPO, Path.cwd()):
         candidate = root / "models" / DEFAULT_MODEL
         if candidate.is_dir():
             return candidate
     raise ModelError(f"no model given and models/{DEFAULT_MODEL} not found; pass a model directory")
+
+
+def default_corpus_dir() -> Path | None:
+    for root in (REPO, Path.cwd()):
+        if (root / "corpus" / "train.jsonl").is_file():
+            return root / "corpus"
+    return None
 
 
 @dataclass
@@ -39,6 +58,9 @@ class Poem:
     lines: list[str]  # the lines without punctuation
     form: str
     score: float  # mean log-probability per character under the model
+    id: str = ""  # rebuilds this poem exactly with Poet.regenerate(id)
+    check: dict = field(default_factory=dict)  # the 格律 report (prosody.Report)
+    keywords: list[str] = field(default_factory=list)  # theme keywords used
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,17 +70,52 @@ class Poem:
 
 
 class Poet:
-    def __init__(self, model, tokenizer, model_dir: Path | None = None):
+    def __init__(self, model, tokenizer, model_dir: Path | None = None, corpus_dir: Path | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.model_dir = model_dir
-        self.decoder = Decoder(model, tokenizer)
+        self.corpus_dir = corpus_dir
+        self.table = rhyme_table()
+        self.vocab = Vocabulary(tokenizer, self.table)
+        self.decoder = Decoder(model, tokenizer, self.vocab.members, self._corpus_line_hashes())
 
     @classmethod
-    def load(cls, model_dir: str | Path | None = None) -> "Poet":
+    def load(cls, model_dir: str | Path | None = None, corpus_dir: str | Path | None = None) -> Poet:
         directory = Path(model_dir) if model_dir is not None else default_model_dir()
         model, _, tokenizer = load_model_dir(directory)
-        return cls(model, tokenizer, directory)
+        corpus = Path(corpus_dir) if corpus_dir is not None else default_corpus_dir()
+        return cls(model, tokenizer, directory, corpus)
+
+    @cached_property
+    def model_hash(self) -> str:
+        path = self.model_dir / WEIGHTS_FILE if self.model_dir else None
+        if path and path.is_file():
+            return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        return "unsaved"
+
+    def _corpus_line_hashes(self) -> np.ndarray | None:
+        """Hashes of every corpus line, for the no-copy rule (None when no corpus is at hand)."""
+        if self.corpus_dir is None:
+            return None
+        index, unk = self.tokenizer.index, self.tokenizer.unk
+        by_length: dict[int, list[list[int]]] = {}
+        for split in ("train", "valid"):
+            path = Path(self.corpus_dir) / f"{split}.jsonl"
+            if not path.is_file():
+                continue
+            with path.open(encoding="utf-8") as f:
+                for row in f:
+                    for line in split_lines(json.loads(row)["text"]):
+                        by_length.setdefault(len(line), []).append([index.get(ch, unk) for ch in line])
+        hashes = []
+        for rows in by_length.values():
+            ids = np.asarray(rows, np.int64)
+            ids = ids[(ids != unk).all(axis=1)]  # the sampler never writes <unk>: such lines cannot recur
+            h = np.zeros(len(ids), np.int64)
+            for column in ids.T:
+                h = extend_hash(h, column)
+            hashes.append(h)
+        return np.unique(np.concatenate(hashes)) if hashes else None
 
     # -- script conversion ------------------------------------------------------------
     @cached_property
@@ -85,52 +142,196 @@ class Poet:
     def display(self, text: str, script: str) -> str:
         return self._t2s.convert(text) if script == "simplified" else text
 
-    # -- writing ------------------------------------------------------------------------
-    def encode_start(self, start: str) -> list[int]:
-        """Start text -> token ids; punctuation is kept, other marks are refused."""
-        start = re.sub(r"\s+", "", start or "")
-        start = start.replace(",", "，").replace(".", "。")
-        start = self.to_model_script(start)
-        missing = self.tokenizer.missing(start)
+    # -- request parsing ----------------------------------------------------------------
+    def _ids(self, text: str, what: str, punctuation: bool) -> list[int]:
+        if not isinstance(text, str):
+            raise GenerationError(f"{what} must be text, got {type(text).__name__}")
+        if len(text) > MAX_TEXT:
+            raise GenerationError(f"{what} is too long ({len(text)} characters; at most {MAX_TEXT})")
+        text = re.sub(r"\s+", "", text).replace(",", "，").replace(".", "。")
+        if not punctuation:
+            text = re.sub("[，。、；：！？]", "", text)
+        text = self.to_model_script(text)
+        missing = self.tokenizer.missing(text)
         if missing:
-            raise GenerationError(f"the model does not know these characters of the start text: "
-                                  f"{''.join(missing)}")
-        return [self.tokenizer.index[ch] for ch in start]
+            raise GenerationError(f"the model does not know these characters of the {what}: {''.join(missing)}")
+        return [self.tokenizer.index[ch] for ch in text]
 
+    @cached_property
+    def _jieba(self):
+        import jieba
+        import jieba.analyse
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        return jieba.analyse
+
+    def theme_keywords(self, theme: str) -> list[str]:
+        """jieba keywords of the theme, in the model's script, that the model can write."""
+        if len(theme) > MAX_TEXT:
+            raise GenerationError(f"theme is too long ({len(theme)} characters; at most {MAX_TEXT})")
+        simplified = self._t2s.convert(theme)
+        words = self._jieba.extract_tags(simplified, topK=5) or re.findall(r"[\u4e00-\u9fff]", simplified)[:3]
+        out = []
+        for word in words:
+            word = self.to_model_script(word)
+            chars = "".join(ch for ch in word if ch in self.tokenizer.index)
+            if chars and chars not in out:
+                out.append(chars)
+        if not out:
+            raise GenerationError(f"no keyword of the theme {theme!r} is written with characters the model knows")
+        return out
+
+    def theme_bias(self, keywords: list[str], strength: float = 2.5) -> np.ndarray:
+        """A logit bias toward the keyword characters and, more gently, their nearest
+        neighbours in the model's embedding space (characters used in the same contexts)."""
+        ids = sorted({self.tokenizer.index[ch] for word in keywords for ch in word})
+        emb = self.decoder.embedding.numpy()
+        unit = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9)
+        sims = unit[ids] @ unit.T
+        sims[:, : self.tokenizer.first_char] = -1
+        bias = np.zeros(len(self.tokenizer), np.float32)
+        for row in sims:
+            neighbours = np.argsort(-row)[1:13]
+            bias[neighbours] = np.maximum(bias[neighbours], strength * 0.4 * np.clip(row[neighbours], 0, 1))
+        bias[ids] = strength
+        return bias
+
+    # -- writing ------------------------------------------------------------------------
     def write(self, start: str = "", form: str | None = None, temperature: float = 0.8,
               top_k: int = 0, top_p: float = 1.0, n: int = 1, seed: int | None = None,
-              script: str = "traditional", max_tokens: int = 120) -> list[Poem]:
-        """Write n poems in one batched, compiled pass. Same arguments and seed, same poems."""
-        form = FREE if form in (None, "", FREE) else form
-        if form != FREE and form not in FORMS:
-            raise GenerationError(f"unknown form {form!r}: choose one of {', '.join(FORMS)} or free")
-        check_sampling(temperature, top_k, top_p)
+              script: str = "traditional", max_tokens: int = 120, acrostic: str = "", tail: str = "",
+              theme: str = "", rhyme: str | None = None, tones: str | None = None,
+              pattern: str | None = None, no_copy: bool = True, max_repeat: int = 2,
+              rerank: bool = False) -> list[Poem]:
+        """Write n poems in one batched, compiled pass. Same arguments and seed, same poems.
+
+        tones: 'off', 'rhyme' (rhyme positions share a 平水韵 group) or 'strict' (and the
+        strict positions of a 格律 pattern); default strict for a regulated form."""
+        params = dict(start=start, form=form, temperature=temperature, top_k=top_k, top_p=top_p,
+                      script=script, max_tokens=max_tokens, acrostic=acrostic, tail=tail, theme=theme,
+                      rhyme=rhyme, tones=tones, pattern=pattern, no_copy=no_copy, max_repeat=max_repeat)
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POEMS:
             raise GenerationError(f"n must be a whole number from 1 to {MAX_POEMS}, got {n!r}")
-        if script not in SCRIPTS:
-            raise GenerationError(f"script must be one of {SCRIPTS}, got {script!r}")
-        if not isinstance(max_tokens, int) or not 8 <= max_tokens <= MAX_FREE_TOKENS:
-            raise GenerationError(f"max_tokens must be from 8 to {MAX_FREE_TOKENS}, got {max_tokens!r}")
         if seed is None:
             seed = secrets.randbelow(2**31 - 1)
         elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31 - 1:
             raise GenerationError(f"seed must be a whole number from 0 to {2**31 - 2}, got {seed!r}")
-        plan = plan_request(self.tokenizer, n, form, self.encode_start(start), max_tokens)
-        tokens, logprobs = self.decoder.generate(plan, Sampling(float(temperature), top_k, float(top_p), seed))
-        return [self._poem(row, lp, form, script) for row, lp in zip(tokens, logprobs)]
+        count = 3 * n if rerank else n
+        poems = self._write(params, count, seed)
+        if rerank:
+            poems = sorted(poems, key=lambda p: -p.score)[:n]
+        return poems
+
+    def _write(self, params: dict, count: int, seed: int) -> list[Poem]:
+        req, sampling, keywords, script = self._parse(params, seed)
+        bias = np.tile(self.theme_bias(keywords), (count, 1)) if keywords else None
+        plan = plan_request(self.vocab, req, count, seed, bias)
+        tokens, logprobs = self.decoder.generate(plan, sampling)
+        poems = []
+        for i, (row, lp) in enumerate(zip(tokens, logprobs)):
+            poem = self._poem(row, lp, req.form, script)
+            poem.keywords = keywords
+            poem.id = self._make_id(params, seed, i)
+            poems.append(poem)
+        return poems
+
+    def _parse(self, p: dict, seed: int) -> tuple[Request, Sampling, list[str], str]:
+        check_sampling(p["temperature"], p["top_k"], p["top_p"])
+        if p["script"] not in SCRIPTS:
+            raise GenerationError(f"script must be one of {SCRIPTS}, got {p['script']!r}")
+        max_tokens = p["max_tokens"]
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 8 <= max_tokens <= MAX_FREE_TOKENS:
+            raise GenerationError(f"max_tokens must be from 8 to {MAX_FREE_TOKENS}, got {max_tokens!r}")
+        max_repeat = p["max_repeat"]
+        if isinstance(max_repeat, bool) or not isinstance(max_repeat, int) or not 0 <= max_repeat <= 56:
+            raise GenerationError(f"max_repeat must be a whole number from 0 (off) to 56, got {max_repeat!r}")
+        heads = self._ids(p["acrostic"] or "", "acrostic", punctuation=False)
+        tails = self._ids(p["tail"] or "", "tail acrostic", punctuation=False)
+        form = p["form"]
+        if form in (None, "", FREE):
+            form = ACROSTIC_FORMS.get(len(heads or tails)) if (heads or tails) else FREE
+            if form is None:
+                raise GenerationError(f"an acrostic of {len(heads or tails)} characters fits no form: give 4 "
+                                      f"(七绝, or form=五绝) or 8 (七律, or form=五律)")
+        elif form not in FORMS:
+            raise GenerationError(f"unknown form {form!r}: choose one of {', '.join(FORMS)} or free")
+        tones = p["tones"] if p["tones"] is not None else ("off" if form == FREE else "strict")
+        if tones not in TONE_LEVELS:
+            raise GenerationError(f"tones must be one of {TONE_LEVELS}, got {tones!r}")
+        rhyme = None
+        if p["rhyme"]:
+            if tones == "off":
+                raise GenerationError("a rhyme group needs tones='rhyme' or 'strict'")
+            try:
+                rhyme = self.table.group_index(str(p["rhyme"]))
+            except ValueError as e:
+                raise GenerationError(str(e)) from None
+        keywords = self.theme_keywords(p["theme"]) if p["theme"] else []
+        if not isinstance(p["no_copy"], bool):
+            raise GenerationError(f"no_copy must be true or false, got {p['no_copy']!r}")
+        req = Request(form=form, start=tuple(self._ids(p["start"] or "", "start text", punctuation=True)),
+                      heads=tuple(heads), tails=tuple(tails), rhyme=rhyme, tones=tones,
+                      pattern=p["pattern"] or None, no_copy=p["no_copy"] and self.decoder.has_corpus,
+                      max_repeat=max_repeat, max_len=max_tokens)
+        sampling = Sampling(float(p["temperature"]), int(p["top_k"]), float(p["top_p"]), seed)
+        return req, sampling, keywords, p["script"]
 
     def _poem(self, tokens, logprobs, form: str, script: str) -> Poem:
         tok = self.tokenizer
         is_char = tokens >= tok.first_char
         score = float(logprobs[is_char].mean()) if is_char.any() else float("-inf")
         if form == FREE:
-            chosen = [t for t in tokens if tok.tokens[t].startswith("<") and t in tok.form_ids]
+            chosen = [t for t in tokens if t in tok.form_ids]
             form = tok.tokens[chosen[0]][1:-1] if chosen else "其他"
         body = tok.decode(tokens)
         if tok.eos not in tokens:  # cut at the length cap: keep the complete couplets
             cut = body.rfind("。") + 1
             body = body[:cut] if cut else body.rstrip("，") + "。"
+        report = check(body, self.table).to_dict()
         body = self.display(body, script)
         lines = split_lines(body)
         text = "\n".join(re.findall(r"[^，。]+[，。]", body))
-        return Poem(text=text, lines=lines, form=form, score=round(score, 4))
+        return Poem(text=text, lines=lines, form=form, score=round(score, 4), check=report)
+
+    # -- ids ----------------------------------------------------------------------------
+    def _make_id(self, params: dict, seed: int, index: int) -> str:
+        payload = {"m": self.model_hash, "s": seed, "i": index, "p": params}
+        raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        return ID_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def regenerate(self, poem_id: str) -> Poem:
+        """The poem an id was made for, rebuilt exactly (same model, seed and parameters)."""
+        if not isinstance(poem_id, str) or not poem_id.startswith(ID_PREFIX) or len(poem_id) > 4000:
+            raise GenerationError("not a poetgen poem id (they start with 'pg1_')")
+        body = poem_id[len(ID_PREFIX):]
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            model, seed, index, params = payload["m"], payload["s"], payload["i"], payload["p"]
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            raise GenerationError("the poem id is damaged: it does not decode") from None
+        if model != self.model_hash:
+            raise GenerationError(f"the poem id was made by model {model}, this is model {self.model_hash}")
+        if not isinstance(index, int) or not 0 <= index < 3 * MAX_POEMS or set(params) != set(
+                self._make_params_keys()):
+            raise GenerationError("the poem id is damaged: its parameters are incomplete")
+        return self._write(params, index + 1, seed)[index]
+
+    @staticmethod
+    def _make_params_keys() -> tuple[str, ...]:
+        return ("start", "form", "temperature", "top_k", "top_p", "script", "max_tokens", "acrostic",
+                "tail", "theme", "rhyme", "tones", "pattern", "no_copy", "max_repeat")
+
+    # -- checking -----------------------------------------------------------------------
+    def check(self, text: str) -> Report:
+        if not isinstance(text, str) or not text.strip():
+            raise GenerationError("nothing to check: give the text of a poem")
+        if len(text) > 2000:
+            raise GenerationError(f"the poem is too long to check ({len(text)} characters; at most 2000)")
+        cleaned = re.sub(r"[\s　]+", "", text)
+        cleaned = re.sub("[、；：！？,.;:!?]", lambda m: "。" if m.group() in "！？!?.。" else "，", cleaned)
+        if not re.fullmatch(r"([^，。]+[，。])+", cleaned):
+            cleaned = cleaned.rstrip("，") + ("" if cleaned.endswith("。") else "。")
+        if not re.fullmatch(r"([^，。]+[，。])+", cleaned):
+            raise GenerationError("the text is not a poem of lines ending in ， or 。")
+        return check(cleaned, self.table)

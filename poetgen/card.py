@@ -15,7 +15,8 @@ def model_card(config: ModelConfig, train_cfg: dict, metrics: dict, best_row: di
     proj = f" → Dense({config.proj_dim})" if config.proj_dim else ""
     return f"""# poetgen model
 
-Embedding({config.vocab_size}, {config.embed_dim}) → {layers} → Dropout({config.dropout}){proj} → Dense({config.vocab_size}) logits,
+Embedding({config.vocab_size}, {config.embed_dim}) → {layers} → Dropout({config.dropout}){proj}
+→ Dense({config.vocab_size}) logits,
 {metrics['parameters']:,} parameters, trained with sparse categorical cross-entropy on the
 poetgen corpus (sha256 `{metrics['corpus_sha256'][:16]}…`), traditional characters.
 

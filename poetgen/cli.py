@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -51,17 +53,42 @@ def _generate(args: argparse.Namespace) -> None:
     from .api import Poet
 
     poet = Poet.load(args.model)
-    poems = poet.write(start=args.start, form=args.form, temperature=args.temperature,
-                       top_k=args.top_k, top_p=args.top_p, n=args.n, seed=args.seed,
-                       script=args.script)
+    if args.id:
+        poems = [poet.regenerate(args.id)]
+    else:
+        poems = poet.write(start=args.start, form=args.form, temperature=args.temperature,
+                           top_k=args.top_k, top_p=args.top_p, n=args.n, seed=args.seed,
+                           script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
+                           rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
+                           no_copy=not args.allow_copy, max_repeat=args.max_repeat, rerank=args.rerank)
     if args.json:
         print(json.dumps([p.to_dict() for p in poems], ensure_ascii=False, indent=2))
         return
     for i, poem in enumerate(poems):
         if i:
             print()
-        print(f"【{poem.form}】 score {poem.score:.3f}")
+        print(f"【{poem.form}】 score {poem.score:.3f}  {poem.check.get('verdict', '')}")
         print(poem.text)
+        print(f"id: {poem.id}")
+
+
+def _check(args: argparse.Namespace) -> None:
+    from .api import Poet
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    report = Poet.load(args.model).check(text)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    print(report.verdict)
+    for i, tones in enumerate(report.tones):
+        want = report.expected[i] if i < len(report.expected) else ""
+        marks = "".join("^" if [i, j] in report.violations else " " for j in range(len(tones)))
+        print(f"  {tones}   {want}")
+        if marks.strip():
+            print(f"  {marks}")
+    if report.rhyme_chars:
+        print(f"韵脚: {' '.join(report.rhyme_chars)}  {report.rhyme_group or '不同韵'}")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -130,14 +157,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model directory (default: the shipped model)")
     p.add_argument("--start", default="", help="opening text to continue (简 or 繁)")
     p.add_argument("--form", default=None, help="五绝, 七绝, 五律, 七律 or free (default)")
+    p.add_argument("--acrostic", default="", help="藏头: characters that open the lines, one per line")
+    p.add_argument("--tail", default="", help="藏尾: characters that end the lines")
+    p.add_argument("--theme", default="", help="free text; its jieba keywords shape the poem")
+    p.add_argument("--rhyme", default=None, help="平水韵 group, e.g. 東 or 阳 (default: the model chooses)")
+    p.add_argument("--tones", choices=["off", "rhyme", "strict"], default=None,
+                   help="default: strict for a regulated form, off for free")
+    p.add_argument("--pattern", default=None, help="e.g. 仄起首句不入韵 (default: chosen per poem)")
     p.add_argument("--temperature", type=_number(float), default=0.8, help="0 = greedy")
     p.add_argument("--top-k", type=_number(int), default=0)
     p.add_argument("--top-p", type=_number(float), default=1.0)
+    p.add_argument("--max-repeat", type=_number(int), default=2, help="times a character may recur (0 = off)")
+    p.add_argument("--allow-copy", action="store_true", help="allow lines found verbatim in the corpus")
+    p.add_argument("--rerank", action="store_true", help="sample 3n, keep the n most likely")
     p.add_argument("-n", type=_number(int), default=1, help="number of poems")
     p.add_argument("--seed", type=_number(int), default=None)
     p.add_argument("--script", choices=["traditional", "simplified"], default="traditional")
+    p.add_argument("--id", default=None, help="rebuild the poem with this id")
     p.add_argument("--json", action="store_true", help="print a JSON list of poems")
     p.set_defaults(func=_generate)
+
+    p = sub.add_parser("check", help="the 格律 report of a poem")
+    p.add_argument("text", help="the poem, or - to read it from standard input")
+    p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_check)
 
     p = sub.add_parser("evaluate", help="perplexity of a model on chinese-poetry JSON poems")
     p.add_argument("--model", help="model directory (default: the shipped model)")
@@ -153,8 +197,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """TensorFlow's C++ start-up chatter (CUDA probes on a CPU machine) bypasses Python's
+    logging; hide it while TensorFlow loads so the CLI prints only what it means to."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if args.command != "prepare":
+        with _quiet_native_stderr():
+            import tensorflow  # noqa: F401
     try:
         args.func(args)
     except PoetgenError as e:

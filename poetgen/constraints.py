@@ -1,31 +1,69 @@
-"""Turning a request (form, start text, ...) into a sampler Plan.
+"""Turning a request (form, start text, acrostic, rhyme, tones, theme...) into a sampler Plan.
 
-Static constraints become per-position forced tokens or allowed-token masks, fixed before
-decoding; the sampler's dynamic rules handle what depends on the text written so far.
+Static constraints become per-position forced tokens or allowed-token masks fixed before
+decoding; rules that depend on what was already written (rhyme group, repeats, copying) are
+named in the plan and run inside the compiled loop (sampler.RULES).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from .corpus import FORMS, SHAPE_OF_FORM
 from .errors import GenerationError
+from .prosody import PING, ZE, Pattern, RhymeTable, patterns
 from .sampler import Plan
 from .tokenizer import Tokenizer
 
 FREE = "free"
-MASK_CHARS, MASK_BODY, MASK_FORMS = 0, 1, 2
+TONE_LEVELS = ("off", "rhyme", "strict")
+MASK_CHARS, MASK_BODY, MASK_FORMS, MASK_PING, MASK_ZE = range(5)
+ACROSTIC_FORMS = {4: "七绝", 8: "七律"}
 
 
-def base_masks(tokenizer: Tokenizer) -> np.ndarray:
-    """[chars only, chars + line marks + end, form tokens]: <unk> and <pad> are never sampled."""
-    v = len(tokenizer)
-    masks = np.zeros((3, v), bool)
-    masks[MASK_CHARS, tokenizer.first_char :] = True
-    masks[MASK_BODY, tokenizer.first_char :] = True
-    masks[MASK_BODY, [tokenizer.comma, tokenizer.period, tokenizer.eos]] = True
-    masks[MASK_FORMS, [tokenizer.form_token(f) for f in (*FORMS, "其他")]] = True
-    return masks
+@dataclass(frozen=True)
+class Request:
+    form: str = FREE
+    start: tuple[int, ...] = ()  # token ids
+    heads: tuple[int, ...] = ()  # 藏头: one character id per line
+    tails: tuple[int, ...] = ()  # 藏尾
+    rhyme: int | None = None  # a 平 group index, or None to let the model choose
+    tones: str = "off"
+    pattern: str | None = None  # e.g. 仄起首句不入韵; None: automatic per poem
+    no_copy: bool = False
+    max_repeat: int = 0
+    max_len: int = 120
+
+
+class Vocabulary:
+    """Prosody of every token, computed once per model: tone masks and rhyme membership."""
+
+    def __init__(self, tokenizer: Tokenizer, table: RhymeTable):
+        self.tokenizer, self.table = tokenizer, table
+        v = len(tokenizer)
+        self.ping = np.zeros(v, bool)
+        self.ze = np.zeros(v, bool)
+        self.members = np.zeros((v, table.n_ping), bool)  # [V, 平 groups]
+        for i in range(tokenizer.first_char, v):
+            ch = tokenizer.tokens[i]
+            tones = table.tones(ch)
+            self.ping[i], self.ze[i] = PING in tones, ZE in tones
+            for g in table.ping_groups(ch):
+                self.members[i, g] = True
+        self.group_sizes = self.members.sum(axis=0)
+        masks = np.zeros((5, v), bool)
+        masks[MASK_CHARS, tokenizer.first_char:] = True
+        masks[MASK_BODY, tokenizer.first_char:] = True
+        masks[MASK_BODY, [tokenizer.comma, tokenizer.period, tokenizer.eos]] = True
+        masks[MASK_FORMS, sorted(tokenizer.form_ids)] = True
+        masks[MASK_PING] = masks[MASK_CHARS] & self.ping
+        masks[MASK_ZE] = masks[MASK_CHARS] & self.ze
+        self.masks = masks
+
+    def char(self, token: int) -> str:
+        return self.tokenizer.tokens[token]
 
 
 def form_template(form: str) -> list[str]:
@@ -37,41 +75,158 @@ def form_template(form: str) -> list[str]:
     return slots + ["<eos>"]
 
 
-def plan_request(tokenizer: Tokenizer, n: int, form: str, start_ids: list[int], max_len: int) -> Plan:
-    """Plan for n poems of `form` (or FREE) opening with the tokens `start_ids`."""
-    masks = base_masks(tokenizer)
-    if form == FREE:
-        length = max_len
-        forced = np.full(length, -1, np.int32)
-        mask_id = np.full(length, MASK_BODY, np.int32)
-        mask_id[0] = MASK_FORMS  # the model chooses the form
-        if len(start_ids) + 2 > length:
-            raise GenerationError(f"start text is longer than the length cap of {max_len} tokens")
-        forced[1 : 1 + len(start_ids)] = start_ids
-        rules = ("line_start", "end_after_period")
-    else:
-        slots = form_template(form)
-        length = 1 + len(slots)
-        forced = np.full(length, -1, np.int32)
-        mask_id = np.full(length, MASK_CHARS, np.int32)
-        forced[0] = tokenizer.form_token(form)
-        char_positions = []
-        for i, slot in enumerate(slots, start=1):
-            if slot == "C":
-                char_positions.append(i)
-            else:
-                forced[i] = tokenizer.index[slot]
-        start_chars = [t for t in start_ids if t >= tokenizer.first_char]
-        if len(start_chars) > len(char_positions):
-            raise GenerationError(
-                f"start text has {len(start_chars)} characters but a {form} has only {len(char_positions)}"
-            )
-        for pos, tok in zip(char_positions, start_chars):
-            forced[pos] = tok
-        rules = ()
-    return Plan(
-        forced=np.tile(forced, (n, 1)),
-        mask_id=np.tile(mask_id, (n, 1)),
-        masks=masks,
-        rules=rules,
-    )
+def default_rhyme_lines(form: str) -> tuple[int, ...]:
+    """Even lines rhyme; 七言 usually rhymes its first line too, 五言 usually not."""
+    length, count = SHAPE_OF_FORM[form]
+    return tuple(i for i in range(count) if i % 2 == 1 or (i == 0 and length == 7))
+
+
+def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
+                 bias: np.ndarray | None = None) -> Plan:
+    tok = vocab.tokenizer
+    if req.form == FREE:
+        return _plan_free(vocab, req, n, bias)
+    if req.form not in FORMS:
+        raise GenerationError(f"unknown form {req.form!r}: choose one of {', '.join(FORMS)} or free")
+    length, count = SHAPE_OF_FORM[req.form]
+    slots = form_template(req.form)
+    size = 1 + len(slots)
+    forced = np.full(size, -1, np.int32)
+    forced[0] = tok.form_token(req.form)
+    where: dict[tuple[int, int], int] = {}  # (line, position) -> plan column
+    line, pos = 0, 0
+    for col, slot in enumerate(slots, start=1):
+        if slot == "C":
+            where[(line, pos)] = col
+            pos += 1
+        else:
+            forced[col] = tok.index[slot]
+            line, pos = line + (slot != "<eos>"), 0
+
+    fixed: dict[tuple[int, int], int] = {}  # (line, position) -> character id
+
+    def fix(key, token, what):
+        if key in fixed and fixed[key] != token:
+            raise GenerationError(f"{what} {vocab.char(token)!r} clashes with {vocab.char(fixed[key])!r} "
+                                  f"at line {key[0] + 1}, character {key[1] + 1}")
+        fixed[key] = token
+
+    start_chars = [t for t in req.start if t >= tok.first_char]
+    if len(start_chars) > count * length:
+        raise GenerationError(f"start text has {len(start_chars)} characters but a {req.form} has only "
+                              f"{count * length}")
+    for k, token in enumerate(start_chars):
+        fix(divmod(k, length), token, "start text character")
+    for name, chars, position in (("藏头", req.heads, 0), ("藏尾", req.tails, length - 1)):
+        if chars and len(chars) != count:
+            raise GenerationError(f"{name} needs one character per line: {count} for a {req.form}, "
+                                  f"got {len(chars)}")
+        for i, token in enumerate(chars):
+            fix((i, position), token, f"{name} character")
+
+    candidates = _patterns_for(vocab, req, fixed)
+    rhyme_lines = candidates[0].rhymes if req.tones == "strict" else default_rhyme_lines(req.form)
+    groups0 = _rhyme_groups(vocab, req, fixed, candidates, length, rhyme_lines)
+
+    plan_rows = []
+    for b in range(n):
+        row_forced = forced.copy()
+        mask_id = np.full(size, MASK_CHARS, np.int32)
+        rhyme_at = np.zeros(size, bool)
+        line_end = np.zeros(size, bool)
+        if req.tones == "strict":
+            # Each poem draws its pattern from (seed, index): a poem never depends on the batch.
+            pattern = candidates[np.random.default_rng([seed, b]).integers(len(candidates))]
+            rhymes = pattern.rhymes
+            for (i, j), col in where.items():
+                if j in pattern.strict[i] and not (i in rhymes and j == length - 1):
+                    mask_id[col] = MASK_PING if pattern.lines[i][j] == PING else MASK_ZE
+        else:
+            rhymes = rhyme_lines
+        for (i, j), col in where.items():
+            if j == length - 1:
+                line_end[col] = True
+                rhyme_at[col] = req.tones != "off" and i in rhymes
+        for key, token in fixed.items():
+            row_forced[where[key]] = token
+        plan_rows.append((row_forced, mask_id, rhyme_at, line_end))
+    forced_b, mask_b, rhyme_b, end_b = (np.stack(x) for x in zip(*plan_rows))
+    rules = tuple(r for r, on in (("rhyme", req.tones != "off"), ("no_repeat", req.max_repeat > 0),
+                                  ("no_copy", req.no_copy)) if on)
+    return Plan(forced=forced_b, mask_id=mask_b, masks=vocab.masks, bias=bias, rules=rules,
+                rhyme_at=rhyme_b, groups=np.tile(groups0, (n, 1)), line_end=end_b,
+                repeat_limit=req.max_repeat)
+
+
+def _patterns_for(vocab: Vocabulary, req: Request, fixed: dict) -> list[Pattern]:
+    """The 格律 patterns that every fixed character fits (all of them unless tones are strict)."""
+    options = list(patterns(req.form))
+    if req.pattern is not None:
+        options = [p for p in options if p.name == req.pattern]
+        if not options:
+            names = "、".join(p.name for p in patterns(req.form))
+            raise GenerationError(f"unknown pattern {req.pattern!r} for a {req.form}: choose {names}")
+    if req.tones != "strict":
+        return options
+    fitting, reasons = [], []
+    for p in options:
+        clash = next(((i, j, t) for (i, j), t in fixed.items()
+                      if j in p.strict[i] and not (i in p.rhymes and j == len(p.lines[0]) - 1)
+                      and not (vocab.ping if p.lines[i][j] == PING else vocab.ze)[t]), None)
+        if clash is None:
+            fitting.append(p)
+        else:
+            i, j, t = clash
+            reasons.append(f"{vocab.char(t)!r} at line {i + 1}, character {j + 1} needs {p.lines[i][j]}")
+    if not fitting:
+        raise GenerationError("no 格律 pattern admits the given characters with tones=strict ("
+                              + "; ".join(sorted(set(reasons))) + "); try tones='rhyme'")
+    return fitting
+
+
+def _rhyme_groups(vocab: Vocabulary, req: Request, fixed: dict, candidates: list[Pattern],
+                  length: int, rhyme_lines: tuple[int, ...]) -> np.ndarray:
+    """Rhyme groups a poem may start with: the chosen one, or every group big enough for the
+    rhymes still to write, narrowed by any fixed rhyme character."""
+    g = vocab.members.shape[1]
+    if req.tones == "off":
+        return np.ones(g, bool)
+    lines = set(rhyme_lines) | {i for p in candidates for i in p.rhymes}
+    needed = len(lines)
+    allowed = vocab.group_sizes >= max(needed * 3, 8)  # tiny groups make stilted poems
+    if req.rhyme is not None:
+        if vocab.group_sizes[req.rhyme] < needed:
+            raise GenerationError(f"rhyme group {vocab.table.groups[req.rhyme]} has only "
+                                  f"{vocab.group_sizes[req.rhyme]} characters the model knows; "
+                                  f"a {req.form} needs {needed}")
+        allowed = np.zeros(g, bool)
+        allowed[req.rhyme] = True
+    for (i, j), token in fixed.items():
+        if j == length - 1 and i in lines:
+            if not vocab.members[token].any():
+                raise GenerationError(f"{vocab.char(token)!r} at the end of line {i + 1} cannot rhyme: "
+                                      f"it has no 平声 reading")
+            allowed &= vocab.members[token]
+    if not allowed.any():
+        raise GenerationError("the characters fixed at rhyme positions share no 平水韵 group"
+                              + (f" with {vocab.table.groups[req.rhyme]}" if req.rhyme is not None else ""))
+    return allowed
+
+
+def _plan_free(vocab: Vocabulary, req: Request, n: int, bias) -> Plan:
+    tok = vocab.tokenizer
+    if req.heads or req.tails:
+        raise GenerationError("藏头/藏尾 need a form")
+    if req.tones != "off":
+        raise GenerationError("rhyme and tones need a regulated form (五绝, 七绝, 五律 or 七律)")
+    length = req.max_len
+    if len(req.start) + 2 > length:
+        raise GenerationError(f"start text is longer than the length cap of {length} tokens")
+    forced = np.full(length, -1, np.int32)
+    mask_id = np.full(length, MASK_BODY, np.int32)
+    mask_id[0] = MASK_FORMS  # the model chooses the form
+    forced[1 : 1 + len(req.start)] = req.start
+    rules = ("line_start", "end_after_period") + (("no_repeat",) if req.max_repeat > 0 else ()) + (
+        ("no_copy",) if req.no_copy else ())
+    return Plan(forced=np.tile(forced, (n, 1)), mask_id=np.tile(mask_id, (n, 1)), masks=vocab.masks,
+                bias=bias, rules=rules, repeat_limit=req.max_repeat)

@@ -30,6 +30,10 @@ class Plan:
     masks: np.ndarray  # bool [K, V]
     bias: np.ndarray | None = None  # float32 [B, V], added to the logits at every step
     rules: tuple[str, ...] = field(default_factory=tuple)  # names of dynamic rules to apply
+    rhyme_at: np.ndarray | None = None  # bool [B, T]: a rhyme position ("rhyme" rule)
+    groups: np.ndarray | None = None  # bool [B, G]: rhyme groups still allowed at the start
+    line_end: np.ndarray | None = None  # bool [B, T]: last character of a line ("no_copy")
+    repeat_limit: int = 0  # "no_repeat": a character may appear at most this often
 
     @property
     def batch(self) -> int:
@@ -69,7 +73,67 @@ def rule_end_after_period(tables):
     return rule
 
 
-RULES: dict[str, Callable] = {"line_start": rule_line_start, "end_after_period": rule_end_after_period}
+def rule_rhyme(tables):
+    """At a rhyme position only characters of a still-open 平水韵 group, never one already
+    used in the poem (重韵). Groups narrow as rhymes are written (see `update_groups`)."""
+    def rule(logits, ctx):
+        allowed = tf.matmul(tf.cast(ctx["groups"], tf.float32), tables["group_members_t"]) > 0
+        allowed = tf.logical_and(allowed, tf.equal(ctx["counts"], 0))
+        blocked = tf.logical_and(ctx["rhyme_at"][:, None], tf.logical_not(allowed))
+        return tf.where(blocked, NEG_INF, logits)
+    return rule
+
+
+def rule_no_repeat(tables):
+    """No character more than `repeat_limit` times in a poem."""
+    def rule(logits, ctx):
+        return tf.where(ctx["counts"] >= ctx["repeat_limit"], NEG_INF, logits)
+    return rule
+
+
+def rule_no_copy(tables):
+    """No line verbatim from the corpus: at a line's last character, block every character
+    that would complete a corpus line; in free form, block the line mark after one."""
+    hashes = tables["corpus_lines"]
+    vocab = tables["vocab_ids"]
+
+    def known(keys):
+        pos = tf.searchsorted(hashes, tf.reshape(keys, [-1]))
+        pos = tf.minimum(pos, tf.size(hashes) - 1)
+        return tf.reshape(tf.equal(tf.gather(hashes, pos), tf.reshape(keys, [-1])), tf.shape(keys))
+
+    def rule(logits, ctx):
+        def block_completions():
+            keys = extend_hash(ctx["line_hash"][:, None], vocab[None, :])
+            return tf.where(tf.logical_and(ctx["line_end"][:, None], known(keys)), NEG_INF, logits)
+
+        logits = tf.cond(tf.reduce_any(ctx["line_end"]), block_completions, lambda: logits)
+        copied = tf.logical_and(known(ctx["line_hash"]), ctx["line_len"] > 0)
+        return tf.where(tf.logical_and(copied[:, None], tables["is_line_mark"][None, :]), NEG_INF, logits)
+    return rule
+
+
+RULES: dict[str, Callable] = {
+    "line_start": rule_line_start,
+    "end_after_period": rule_end_after_period,
+    "rhyme": rule_rhyme,
+    "no_repeat": rule_no_repeat,
+    "no_copy": rule_no_copy,
+}
+
+HASH_BASE, HASH_MOD = 1_000_003, 2_147_483_647
+
+
+def extend_hash(h, token):
+    """Polynomial hash of a line, one token more. Same arithmetic in numpy and TF (int64)."""
+    return (h * HASH_BASE + token + 1) % HASH_MOD
+
+
+def line_hash(ids) -> int:
+    h = 0
+    for t in ids:
+        h = (h * HASH_BASE + int(t) + 1) % HASH_MOD
+    return h
 
 
 def top_k_filter(logits, k):
@@ -92,39 +156,52 @@ def top_p_filter(logits, p):
 class Decoder:
     """The model's weights as constants and a compiled step loop over them."""
 
-    def __init__(self, model, tokenizer: Tokenizer):
+    def __init__(self, model, tokenizer: Tokenizer, group_members: np.ndarray | None = None,
+                 corpus_lines: np.ndarray | None = None):
         self.tokenizer = tokenizer
         get = lambda name: [tf.constant(w) for w in model.get_layer(name).get_weights()]  # noqa: E731
+        names = {layer.name for layer in model.layers}
         self.embedding = get("embedding")[0]
         self.lstm = []
-        i = 0
-        while any(layer.name == f"lstm_{i}" for layer in model.layers):
-            kernel, recurrent, bias = get(f"lstm_{i}")
+        while f"lstm_{len(self.lstm)}" in names:
+            kernel, recurrent, bias = get(f"lstm_{len(self.lstm)}")
             # One matmul per step on [x, h]: fewer, larger matmuls are faster on a CPU.
             self.lstm.append((tf.concat([kernel, recurrent], axis=0), bias))
-            i += 1
-        self.projection = get("projection") if any(la.name == "projection" for la in model.layers) else None
+        self.projection = get("projection") if "projection" in names else None
         self.output = get("logits")
         self.vocab_size = int(self.output[0].shape[-1])
         self.hidden = [int(b.shape[0]) // 4 for _, b in self.lstm]
-        self._tables = self._make_tables()
+        if group_members is None:
+            group_members = np.zeros((self.vocab_size, 1), bool)
+        self.n_groups = group_members.shape[1]
+        self.has_corpus = corpus_lines is not None
+        self._tables = self._make_tables(group_members, corpus_lines)
         self._compiled: dict[tuple, Callable] = {}
 
-    def _make_tables(self) -> dict:
+    def _make_tables(self, group_members: np.ndarray, corpus_lines: np.ndarray | None) -> dict:
         tok = self.tokenizer
         v = len(tok)
         punct_or_end = np.zeros(v, bool)
         punct_or_end[[tok.comma, tok.period, tok.eos]] = True
+        line_mark = np.zeros(v, bool)
+        line_mark[[tok.comma, tok.period]] = True
         opens_line = np.zeros(v, bool)
-        opens_line[[tok.comma, tok.period, tok.bos]] = True
-        opens_line[[tok.form_token(f) for f in ("五绝", "七绝", "五律", "七律", "其他")]] = True
+        opens_line[[tok.comma, tok.period, tok.bos, *tok.form_ids]] = True
         is_eos = np.zeros(v, bool)
         is_eos[tok.eos] = True
+        if corpus_lines is None:
+            corpus_lines = np.array([-1], np.int64)
         return {
             "opens_line": tf.constant(opens_line),
             "not_line_opener": tf.constant(punct_or_end),
+            "is_line_mark": tf.constant(line_mark),
+            "is_char": tf.constant(np.arange(v) >= tok.first_char),
             "is_eos": tf.constant(is_eos),
             "period": tf.constant(tok.period, tf.int32),
+            "group_members": tf.constant(group_members, tf.bool),
+            "group_members_t": tf.constant(group_members.T, tf.float32),
+            "corpus_lines": tf.constant(np.sort(corpus_lines).astype(np.int64)),
+            "vocab_ids": tf.range(v, dtype=tf.int64),
         }
 
     def step(self, token, states):
@@ -146,29 +223,38 @@ class Decoder:
         return [(tf.zeros([batch, n]), tf.zeros([batch, n])) for n in self.hidden]
 
     def _loop(self, rules: tuple[str, ...], has_bias: bool, greedy: bool, top_k: int, use_top_p: bool):
-        rule_fns = [RULES[name](self._tables) for name in rules]
-        eos = self.tokenizer.eos
-        pad = self.tokenizer.pad
+        tables = self._tables
+        rule_fns = [RULES[name](tables) for name in rules]
+        tok = self.tokenizer
 
-        def run(forced, mask_id, masks, bias, temperature, top_p, seed):
+        def run(forced, mask_id, masks, bias, rhyme_at, groups, line_end, repeat_limit,
+                temperature, top_p, seed):
             batch, length = tf.shape(forced)[0], tf.shape(forced)[1]
-            tokens = tf.TensorArray(tf.int32, size=length)
-            logprobs = tf.TensorArray(tf.float32, size=length)
-            prev = tf.fill([batch], self.tokenizer.bos)
-            done = tf.zeros([batch], tf.bool)
-            states = self.zero_states(batch)
-            t = tf.constant(0)
+            state = {
+                "t": tf.constant(0),
+                "prev": tf.fill([batch], tok.bos),
+                "done": tf.zeros([batch], tf.bool),
+                "lstm": self.zero_states(batch),
+                "counts": tf.zeros([batch, self.vocab_size], tf.int32),
+                "groups": groups,
+                "line_hash": tf.zeros([batch], tf.int64),
+                "line_len": tf.zeros([batch], tf.int32),
+                "tokens": tf.TensorArray(tf.int32, size=length),
+                "logprobs": tf.TensorArray(tf.float32, size=length),
+            }
 
-            def cond(t, prev, done, states, tokens, logprobs):
-                return tf.logical_and(t < length, tf.logical_not(tf.reduce_all(done)))
+            def cond(state):
+                return tf.logical_not(tf.reduce_all(state["done"]))
 
-            def body(t, prev, done, states, tokens, logprobs):
-                logits, states = self.step(prev, states)
+            def body(state):
+                t, prev = state["t"], state["prev"]
+                logits, lstm = self.step(prev, state["lstm"])
                 raw = tf.nn.log_softmax(logits)
                 if has_bias:
                     logits = logits + bias
                 logits = apply_mask(logits, tf.gather(masks, mask_id[:, t]))
-                ctx = {"prev": prev, "t": t}
+                ctx = {**state, "rhyme_at": rhyme_at[:, t], "line_end": line_end[:, t],
+                       "repeat_limit": repeat_limit}
                 for fn in rule_fns:
                     logits = fn(logits, ctx)
                 if greedy:
@@ -187,27 +273,48 @@ class Decoder:
                                        output_type=tf.int32)
                 force = forced[:, t]
                 token = tf.where(force >= 0, force, chosen)
-                token = tf.where(done, pad, token)
-                lp = tf.gather(raw, token, batch_dims=1)
-                tokens = tokens.write(t, token)
-                logprobs = logprobs.write(t, tf.where(done, 0.0, lp))
-                done = tf.logical_or(done, tf.equal(token, eos))
-                return t + 1, token, done, states, tokens, logprobs
+                token = tf.where(state["done"], tok.pad, token)
+                is_char = tf.gather(tables["is_char"], token)
+                new_groups = tf.where(
+                    rhyme_at[:, t][:, None],
+                    tf.logical_and(state["groups"], tf.gather(tables["group_members"], token)),
+                    state["groups"])
+                counts = state["counts"] + tf.one_hot(token, self.vocab_size, dtype=tf.int32) * tf.cast(
+                    is_char, tf.int32)[:, None]
+                new_hash = tf.where(is_char, extend_hash(state["line_hash"], tf.cast(token, tf.int64)), 0)
+                new_len = tf.where(is_char, state["line_len"] + 1, 0)
+                done = tf.logical_or(state["done"], tf.equal(token, tok.eos))
+                done = tf.logical_or(done, t + 1 >= length)
+                return ({
+                    "t": t + 1, "prev": token, "done": done, "lstm": lstm, "counts": counts,
+                    "groups": new_groups, "line_hash": new_hash, "line_len": new_len,
+                    "tokens": state["tokens"].write(t, token),
+                    "logprobs": state["logprobs"].write(t, tf.where(state["done"], 0.0,
+                                                                    tf.gather(raw, token, batch_dims=1))),
+                },)
 
-            _, _, _, _, tokens, logprobs = tf.while_loop(
-                cond, body, (t, prev, done, states, tokens, logprobs),
-                maximum_iterations=length,
-            )
-            return tf.transpose(tokens.stack()), tf.transpose(logprobs.stack())
+            (state,) = tf.while_loop(cond, body, (state,), maximum_iterations=length)
+            # Rows the loop never reached (all poems ended early) stay padding.
+            written = state["t"]
+            tokens = tf.concat([state["tokens"].stack()[:written],
+                                tf.fill([length - written, batch], tok.pad)], axis=0)
+            logprobs = tf.concat([state["logprobs"].stack()[:written],
+                                  tf.zeros([length - written, batch])], axis=0)
+            return tf.transpose(tokens), tf.transpose(logprobs)
 
+        v, g = self.vocab_size, self.n_groups
         spec = [
-            tf.TensorSpec([None, None], tf.int32),
-            tf.TensorSpec([None, None], tf.int32),
-            tf.TensorSpec([None, self.vocab_size], tf.bool),
-            tf.TensorSpec([None, self.vocab_size], tf.float32),
-            tf.TensorSpec([], tf.float32),
-            tf.TensorSpec([], tf.float32),
-            tf.TensorSpec([], tf.int32),
+            tf.TensorSpec([None, None], tf.int32),  # forced
+            tf.TensorSpec([None, None], tf.int32),  # mask_id
+            tf.TensorSpec([None, v], tf.bool),  # masks
+            tf.TensorSpec([None, v], tf.float32),  # bias
+            tf.TensorSpec([None, None], tf.bool),  # rhyme_at
+            tf.TensorSpec([None, g], tf.bool),  # groups
+            tf.TensorSpec([None, None], tf.bool),  # line_end
+            tf.TensorSpec([], tf.int32),  # repeat_limit
+            tf.TensorSpec([], tf.float32),  # temperature
+            tf.TensorSpec([], tf.float32),  # top_p
+            tf.TensorSpec([], tf.int32),  # seed
         ]
         return tf.function(run, input_signature=spec)
 
@@ -219,10 +326,17 @@ class Decoder:
         key = (plan.rules, plan.bias is not None, greedy, top_k, use_top_p)
         if key not in self._compiled:
             self._compiled[key] = self._loop(*key)
+        b, t = plan.forced.shape
+        no = np.zeros((b, t), bool)
         bias = plan.bias if plan.bias is not None else np.zeros((0, self.vocab_size), np.float32)
+        groups = plan.groups if plan.groups is not None else np.ones((b, self.n_groups), bool)
         tokens, logprobs = self._compiled[key](
             tf.constant(plan.forced, tf.int32), tf.constant(plan.mask_id, tf.int32),
             tf.constant(plan.masks, tf.bool), tf.constant(bias, tf.float32),
+            tf.constant(plan.rhyme_at if plan.rhyme_at is not None else no),
+            tf.constant(groups, tf.bool),
+            tf.constant(plan.line_end if plan.line_end is not None else no),
+            tf.constant(plan.repeat_limit, tf.int32),
             tf.constant(max(sampling.temperature, 1e-6), tf.float32),
             tf.constant(sampling.top_p, tf.float32),
             tf.constant(sampling.seed % (2**31 - 1), tf.int32),

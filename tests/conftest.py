@@ -15,7 +15,8 @@ SHIPPED_CORPUS = REPO / "corpus"
 # A dataset in chinese-poetry's own layout, with each kind of mess the corpus step cleans.
 FIXTURE_POEMS = [
     # 五绝, clean
-    {"id": "a1", "title": "靜夜思", "author": "李白", "paragraphs": ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]},
+    {"id": "a1", "title": "靜夜思", "author": "李白",
+     "paragraphs": ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]},
     # 七绝 with a variant note and a restored character
     {"id": "a2", "title": "早發白帝城", "author": "李白",
      "paragraphs": ["朝辭白帝彩雲間（一作「開」），千里江陵一日[還]。", "兩岸猿聲啼不住，輕舟已過萬重山。"]},
@@ -31,7 +32,8 @@ FIXTURE_POEMS = [
     {"id": "a5", "title": "雜詩", "author": "佚名",
      "paragraphs": ["山中何所有，嶺上多白雲。（〖1〗見《某書》（卷三））", "只可自怡悅。"]},
     # duplicate text of a1 under another title
-    {"id": "a6", "title": "夜思", "author": "李白", "paragraphs": ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]},
+    {"id": "a6", "title": "夜思", "author": "李白",
+     "paragraphs": ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]},
     # placeholder for a missing character: dropped
     {"id": "a7", "title": "殘句", "author": "佚名", "paragraphs": ["冰□已鏤津，花餘凝地雪。"]},
     # empty after cleaning

@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import TINY_MODEL
+
 from poetgen.errors import PoetgenError
 from poetgen.tokenizer import Tokenizer
 from poetgen.train import TrainConfig, batch_plan, batches_from, encode_corpus, export, train
