@@ -94,28 +94,36 @@ class Poet:
         return "unsaved"
 
     def _corpus_line_hashes(self) -> np.ndarray | None:
-        """Hashes of every corpus line, for the no-copy rule (None when no corpus is at hand)."""
+        """Hashes of every corpus line, for the no-copy rule (None when no corpus is at hand).
+        Vectorized over code points: this runs at every start-up."""
         if self.corpus_dir is None:
             return None
-        index, unk = self.tokenizer.index, self.tokenizer.unk
-        by_length: dict[int, list[list[int]]] = {}
+        texts = []
         for split in ("train", "valid"):
             path = Path(self.corpus_dir) / f"{split}.jsonl"
-            if not path.is_file():
-                continue
-            with path.open(encoding="utf-8") as f:
-                for row in f:
-                    for line in split_lines(json.loads(row)["text"]):
-                        by_length.setdefault(len(line), []).append([index.get(ch, unk) for ch in line])
+            if path.is_file():
+                with path.open(encoding="utf-8") as f:
+                    texts.extend(json.loads(row)["text"] for row in f)
+        if not texts:
+            return None
+        points = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32)
+        tokens = self.tokenizer.tokens
+        known = np.array(sorted(ord(t) for t in tokens[self.tokenizer.first_char:]), np.uint32)
+        id_of = np.array([self.tokenizer.index[chr(c)] for c in known], np.int64)
+        pos = np.minimum(np.searchsorted(known, points), len(known) - 1)
+        ids = np.where(known[pos] == points, id_of[pos], -1)  # -1: a mark, or a character unknown
+        marks = np.flatnonzero((points == ord("，")) | (points == ord("。")))
+        starts = np.concatenate([[0], marks[:-1] + 1])
+        lengths = marks - starts
         hashes = []
-        for rows in by_length.values():
-            ids = np.asarray(rows, np.int64)
-            ids = ids[(ids != unk).all(axis=1)]  # the sampler never writes <unk>: such lines cannot recur
-            h = np.zeros(len(ids), np.int64)
-            for column in ids.T:
+        for length in np.unique(lengths[lengths > 0]):
+            rows = ids[starts[lengths == length][:, None] + np.arange(length)]
+            rows = rows[(rows >= 0).all(axis=1)]  # the sampler never writes <unk>: such lines cannot recur
+            h = np.zeros(len(rows), np.int64)
+            for column in rows.T:
                 h = extend_hash(h, column)
             hashes.append(h)
-        return np.unique(np.concatenate(hashes)) if hashes else None
+        return np.unique(np.concatenate(hashes))
 
     # -- script conversion ------------------------------------------------------------
     @cached_property
@@ -321,6 +329,14 @@ class Poet:
     def _make_params_keys() -> tuple[str, ...]:
         return ("start", "form", "temperature", "top_k", "top_p", "script", "max_tokens", "acrostic",
                 "tail", "theme", "rhyme", "tones", "pattern", "no_copy", "max_repeat")
+
+    def warm_up(self) -> None:
+        """Compile the decoding loops the page uses most, so a first visitor does not wait."""
+        for form in FORMS:
+            self.write(form=form, n=1, seed=0)
+        self.write(form="七绝", theme="春", n=1, seed=0)
+        self.write(form="七绝", n=1, seed=0, top_k=40, top_p=0.9)
+        self.write(n=1, seed=0, max_tokens=16)
 
     # -- checking -----------------------------------------------------------------------
     def check(self, text: str) -> Report:

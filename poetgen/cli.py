@@ -183,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_check)
 
+    p = sub.add_parser("serve", help="the web page (same as python app.py)", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda a: __import__("poetgen.web", fromlist=["main"]).main(a.rest))
+
     p = sub.add_parser("evaluate", help="perplexity of a model on chinese-poetry JSON poems")
     p.add_argument("--model", help="model directory (default: the shipped model)")
     p.add_argument("--poems", required=True, help="a chinese-poetry JSON file or a folder of them")

@@ -214,7 +214,6 @@ def _rhyme_groups(vocab: Vocabulary, req: Request, fixed: dict, candidates: list
 
 
 def _plan_free(vocab: Vocabulary, req: Request, n: int, bias) -> Plan:
-    tok = vocab.tokenizer
     if req.heads or req.tails:
         raise GenerationError("藏头/藏尾 need a form")
     if req.tones != "off":

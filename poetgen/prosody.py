@@ -198,6 +198,7 @@ class Report:
     tones: list[str] = field(default_factory=list)  # per line, 平/仄/中/?
     expected: list[str] = field(default_factory=list)  # the closest pattern, per line
     violations: list[list[int]] = field(default_factory=list)  # [line, position] at strict positions
+    rhyme_lines: list[int] = field(default_factory=list)  # 0-based lines whose last character rhymes
     rhyme_chars: list[str] = field(default_factory=list)
     rhyme_group: str = ""  # the 平水韵 group they share, if any
     rhymes: bool = False
@@ -234,6 +235,7 @@ def check(text: str, table: RhymeTable | None = None) -> Report:
     report.pattern = best.name
     report.expected = list(best.lines)
     report.violations = misses(best)
+    report.rhyme_lines = list(best.rhymes)
     report.rhyme_chars = [lines[i][-1] for i in best.rhymes]
     shared = set.intersection(*(table.ping_groups(ch) for ch in report.rhyme_chars))
     report.rhymes = bool(shared)

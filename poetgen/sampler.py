@@ -222,13 +222,13 @@ class Decoder:
     def zero_states(self, batch):
         return [(tf.zeros([batch, n]), tf.zeros([batch, n])) for n in self.hidden]
 
-    def _loop(self, rules: tuple[str, ...], has_bias: bool, greedy: bool, top_k: int, use_top_p: bool):
+    def _loop(self, rules: tuple[str, ...], has_bias: bool, greedy: bool, use_top_k: bool, use_top_p: bool):
         tables = self._tables
         rule_fns = [RULES[name](tables) for name in rules]
         tok = self.tokenizer
 
         def run(forced, mask_id, masks, bias, rhyme_at, groups, line_end, repeat_limit,
-                temperature, top_p, seed):
+                temperature, top_k, top_p, seed):
             batch, length = tf.shape(forced)[0], tf.shape(forced)[1]
             state = {
                 "t": tf.constant(0),
@@ -261,7 +261,7 @@ class Decoder:
                     chosen = tf.argmax(logits, axis=-1, output_type=tf.int32)
                 else:
                     logits = logits / temperature
-                    if top_k:
+                    if use_top_k:
                         logits = top_k_filter(logits, top_k)
                     if use_top_p:
                         logits = top_p_filter(logits, top_p)
@@ -313,6 +313,7 @@ class Decoder:
             tf.TensorSpec([None, None], tf.bool),  # line_end
             tf.TensorSpec([], tf.int32),  # repeat_limit
             tf.TensorSpec([], tf.float32),  # temperature
+            tf.TensorSpec([], tf.int32),  # top_k
             tf.TensorSpec([], tf.float32),  # top_p
             tf.TensorSpec([], tf.int32),  # seed
         ]
@@ -323,7 +324,7 @@ class Decoder:
         greedy = sampling.temperature == 0
         top_k = 0 if greedy or not sampling.top_k else min(int(sampling.top_k), self.vocab_size)
         use_top_p = not greedy and sampling.top_p < 1.0
-        key = (plan.rules, plan.bias is not None, greedy, top_k, use_top_p)
+        key = (plan.rules, plan.bias is not None, greedy, top_k > 0, use_top_p)
         if key not in self._compiled:
             self._compiled[key] = self._loop(*key)
         b, t = plan.forced.shape
@@ -338,6 +339,7 @@ class Decoder:
             tf.constant(plan.line_end if plan.line_end is not None else no),
             tf.constant(plan.repeat_limit, tf.int32),
             tf.constant(max(sampling.temperature, 1e-6), tf.float32),
+            tf.constant(max(top_k, 1), tf.int32),
             tf.constant(sampling.top_p, tf.float32),
             tf.constant(sampling.seed % (2**31 - 1), tf.int32),
         )

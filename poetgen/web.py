@@ -1,0 +1,205 @@
+"""The Gradio page: a thin layer over the Poet API. Every input is validated on the server,
+because Gradio does not enforce lengths, steps or finiteness for raw HTTP callers."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import math
+import os
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from .api import MAX_TEXT, Poem, Poet  # noqa: E402
+from .corpus import FORMS  # noqa: E402
+from .errors import PoetgenError  # noqa: E402
+from .prosody import Report  # noqa: E402
+
+FORM_CHOICES = ["自由", *FORMS]
+TONE_CHOICES = [("严格格律", "strict"), ("只押韵", "rhyme"), ("不限", "off")]
+SCRIPT_CHOICES = [("简体", "simplified"), ("繁體", "traditional")]
+MAX_WEB_POEMS = 16
+EXAMPLES = [
+    ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 3, 1, "simplified"],
+    ["五律", "明月", "", "", "自动", "strict", 0.8, 40, 0.95, 3, 7, "simplified"],
+    ["七律", "", "", "思念故乡", "陽", "strict", 0.7, 0, 0.9, 2, 3, "simplified"],
+    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 1.0, 0, 1.0, 4, 11, "traditional"],
+]
+CSS = """
+.poem { font-size: 1.4em; line-height: 1.9; margin: 0.6em 0 1.2em; font-family: 'Noto Serif CJK SC', serif; }
+.poem .bad { color: #c0392b; text-decoration: underline wavy; }
+.poem .rhyme { color: #1f6fb2; font-weight: bold; }
+.meta { color: #666; font-size: 0.85em; word-break: break-all; }
+@media (max-width: 600px) { .poem { font-size: 1.15em; } }
+"""
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _text(value, name: str, limit: int = MAX_TEXT) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise gr.Error(f"{name}必须是文字")
+    if len(value) > limit:
+        raise gr.Error(f"{name}太长：{len(value)} 字，最多 {limit} 字")
+    return value.strip()
+
+
+def _number(value, name: str, low: float, high: float, whole: bool = False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise gr.Error(f"{name}必须是有限的数字")
+    if whole and value != int(value):
+        raise gr.Error(f"{name}必须是整数")
+    if not low <= value <= high:
+        raise gr.Error(f"{name}必须在 {low} 到 {high} 之间")
+    return int(value) if whole else float(value)
+
+
+def _choice(value, name: str, choices: list) -> str:
+    allowed = [c[1] if isinstance(c, tuple) else c for c in choices]
+    if value not in allowed:
+        raise gr.Error(f"{name}只能是：{'、'.join(map(str, allowed))}")
+    return value
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def render_poem(poem: Poem) -> str:
+    report = poem.check
+    bad = {tuple(v) for v in report.get("violations", [])}
+    rhyme_lines = set(report.get("rhyme_lines", []))
+    out = []
+    for i, (line, shown) in enumerate(zip(poem.lines, poem.text.split("\n"))):
+        cells = []
+        for j, ch in enumerate(line):
+            cls = "bad" if (i, j) in bad else "rhyme" if (j == len(line) - 1 and i in rhyme_lines) else ""
+            cells.append(f'<span class="{cls}">{html.escape(ch)}</span>' if cls else html.escape(ch))
+        out.append("".join(cells) + html.escape(shown[-1:]))
+    verdict = html.escape(report.get("verdict", ""))
+    return (f'<div class="poem">{"<br>".join(out)}</div>'
+            f'<div class="meta">{html.escape(poem.form)} · 评分 {poem.score:.3f} · {verdict}<br>'
+            f'编号：<code>{html.escape(poem.id)}</code></div>')
+
+
+def render_report(report: Report) -> str:
+    rows = []
+    for i, tones in enumerate(report.tones):
+        want = report.expected[i] if i < len(report.expected) else ""
+        marks = "".join(f'<span class="bad">{t}</span>' if [i, j] in report.violations else t
+                        for j, t in enumerate(tones))
+        rows.append(f"<tr><td>{i + 1}</td><td>{marks}</td><td>{want}</td></tr>")
+    rhyme = " ".join(report.rhyme_chars)
+    return (f"<p><b>{html.escape(report.verdict)}</b></p>"
+            f"<table><tr><th>句</th><th>平仄</th><th>格律</th></tr>{''.join(rows)}</table>"
+            f"<p>韵脚：{html.escape(rhyme)} {html.escape(report.rhyme_group or '')}</p>")
+
+
+# ----------------------------------------------------------------------------- the page
+
+def build_app(poet: Poet) -> gr.Blocks:
+    groups = ["自动", *(poet.table.short_name(i) for i in range(poet.table.n_ping))]
+    card = (poet.model_dir / "README.md") if poet.model_dir else None
+    loss_png = (poet.model_dir / "loss.png") if poet.model_dir else None
+
+    def write(form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script):
+        form = _choice(form, "诗体", FORM_CHOICES)
+        rhyme = _choice(rhyme, "韵部", groups)
+        tones = _choice(tones, "格律", TONE_CHOICES)
+        script = _choice(script, "字体", SCRIPT_CHOICES)
+        kwargs = dict(
+            form=None if form == "自由" else form,
+            start=_text(start, "起句"), acrostic=_text(acrostic, "藏头", 8), theme=_text(theme, "主题"),
+            rhyme=None if rhyme == "自动" else rhyme,
+            tones=tones if form != "自由" or tones == "off" else "off",
+            temperature=_number(temperature, "温度", 0, 2), top_k=_number(top_k, "top-k", 0, 1000, True),
+            top_p=_number(top_p, "top-p", 0.01, 1), n=_number(n, "首数", 1, MAX_WEB_POEMS, True),
+            seed=_number(seed, "种子", 0, 2**31 - 2, True), script=script,
+        )
+        if kwargs["tones"] == "off":
+            kwargs["rhyme"] = None
+        try:
+            poems = poet.write(**kwargs)
+        except PoetgenError as e:
+            raise gr.Error(str(e)) from None
+        return "".join(render_poem(p) for p in poems)
+
+    def check(text):
+        text = _text(text, "诗", 2000)
+        try:
+            return render_report(poet.check(text))
+        except PoetgenError as e:
+            raise gr.Error(str(e)) from None
+
+    def regenerate(poem_id):
+        poem_id = _text(poem_id, "编号", 4000)
+        try:
+            return render_poem(poet.regenerate(poem_id))
+        except PoetgenError as e:
+            raise gr.Error(str(e)) from None
+
+    with gr.Blocks(title="poetgen 诗词生成", analytics_enabled=False) as app:
+        gr.Markdown("# poetgen · 格律诗生成\n以全唐诗训练的 LSTM 写五绝、七绝、五律、七律：藏头、主题、押韵、平仄。")
+        with gr.Tab("写诗"):
+            with gr.Row():
+                form = gr.Dropdown(FORM_CHOICES, value="七绝", label="诗体")
+                tones = gr.Radio(TONE_CHOICES, value="strict", label="格律")
+                rhyme = gr.Dropdown(groups, value="自动", label="韵部（平水韵）")
+                script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体")
+            with gr.Row():
+                start = gr.Textbox(label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
+                acrostic = gr.Textbox(label="藏头", max_length=8, placeholder="如：春夏秋冬")
+                theme = gr.Textbox(label="主题", max_length=MAX_TEXT, placeholder="如：思念故乡")
+            with gr.Accordion("采样", open=False):
+                with gr.Row():
+                    temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="温度（0 为贪心）")
+                    top_k = gr.Slider(0, 200, value=0, step=1, label="top-k（0 不限）")
+                    top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label="top-p")
+                    n = gr.Slider(1, MAX_WEB_POEMS, value=3, step=1, label="首数")
+                    seed = gr.Number(value=1, precision=0, label="种子")
+            button = gr.Button("写诗", variant="primary", elem_id="write")
+            poems = gr.HTML(elem_id="poems")
+            inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script]
+            gr.Examples(EXAMPLES, inputs=inputs)
+            button.click(write, inputs, poems, api_name="write", concurrency_limit=2, time_limit=60)
+        with gr.Tab("格律检查"):
+            text = gr.Textbox(label="诗", lines=6, max_length=2000, placeholder="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+            check_button = gr.Button("检查", elem_id="check")
+            report = gr.HTML()
+            check_button.click(check, text, report, api_name="check", time_limit=10)
+        with gr.Tab("按编号重写"):
+            poem_id = gr.Textbox(label="编号", max_length=4000)
+            again = gr.Button("重写", elem_id="regenerate")
+            again_out = gr.HTML()
+            again.click(regenerate, poem_id, again_out, api_name="regenerate", time_limit=60)
+        with gr.Tab("模型"):
+            if card is not None and card.is_file():
+                gr.Markdown(card.read_text(encoding="utf-8").replace("![loss curve](loss.png)", ""))
+            if loss_png is not None and loss_png.is_file():
+                gr.Image(str(loss_png), label="损失曲线", interactive=False)
+    app.queue(max_size=64, default_concurrency_limit=2)
+    return app
+
+
+def launch(poet: Poet, host: str = "127.0.0.1", port: int | None = None, **kwargs) -> gr.Blocks:
+    app = build_app(poet)
+    repo = Path(__file__).resolve().parent.parent
+    blocked = [str(repo / "models"), str(repo / "corpus"), str(repo / "poetgen"), str(repo / "app.py")]
+    allowed = [str(poet.model_dir / "loss.png")] if poet.model_dir else []
+    app.launch(server_name=host, server_port=port, share=False, blocked_paths=blocked, allowed_paths=allowed,
+               max_file_size="1mb", footer_links=[], **kwargs)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="poetgen serve", description="the poetgen web page")
+    parser.add_argument("--model", help="model directory (default: the shipped model)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("POETGEN_PORT", 7860)))
+    args = parser.parse_args(argv)
+    poet = Poet.load(args.model)
+    poet.warm_up()
+    launch(poet, args.host, args.port)

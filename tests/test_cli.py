@@ -1,0 +1,77 @@
+"""The CLI end to end, each command in its own process, as a user runs it."""
+
+import json
+
+from conftest import run_cli
+
+
+def test_prepare_train_generate_evaluate(fixture_dataset, tiny_corpus, tmp_path):
+    out = run_cli("prepare", "--source", str(fixture_dataset), "--out", str(tmp_path / "corpus"))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["poems"]["train"] + json.loads(out.stdout)["poems"]["valid"] == 5
+
+    model = tmp_path / "model"
+    out = run_cli("train", "--corpus", str(tiny_corpus), "--run", str(tmp_path / "run"), "--out", str(model),
+                  "--embed-dim", "8", "--hidden", "16", "--proj-dim", "8", "--epochs", "1",
+                  "--steps-per-epoch", "3", "--batch-size", "8", "--min-count", "2")
+    assert out.returncode == 0, out.stderr
+    assert "validation character perplexity" in out.stdout
+    assert (model / "model.keras").is_file() and (model / "README.md").is_file()
+
+    out = run_cli("generate", "--model", str(model), "--form", "五绝", "-n", "2", "--seed", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    poems = json.loads(out.stdout)
+    assert len(poems) == 2
+    for poem in poems:
+        assert {"text", "lines", "form", "score", "id", "check"} <= set(poem)
+        assert [len(line) for line in poem["lines"]] == [5] * 4
+        assert poem["text"].split("\n")[0] == poem["lines"][0] + "，"
+    again = run_cli("generate", "--model", str(model), "--id", poems[1]["id"], "--json")
+    assert json.loads(again.stdout)[0]["text"] == poems[1]["text"]
+
+    poems_file = tmp_path / "poems.json"
+    poems_file.write_text(json.dumps([{"paragraphs": ["床前明月光，疑是地上霜。"]}], ensure_ascii=False),
+                          encoding="utf-8")
+    out = run_cli("evaluate", "--model", str(model), "--poems", str(poems_file), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["poems"] == 1 and result["chars"] == 10 and result["char_perplexity"] > 1
+
+
+def test_check_reads_stdin_and_argument(tiny_model_dir):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    text = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    out = subprocess.run([sys.executable, "-m", "poetgen.cli", "check", "-", "--model", str(tiny_model_dir),
+                          "--json"], input=text, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["form"] == "五绝" and report["ok"] is True and report["rhyme_group"] == "下平聲十一尤"
+
+
+def test_bad_input_gives_one_line_and_exit_1(tiny_model_dir, tmp_path, capsys):
+    from poetgen.cli import main
+
+    cases = [
+        (("generate", "--model", str(tmp_path / "nowhere")), "model directory not found"),
+        (("generate", "--model", str(tiny_model_dir), "--temperature", "nan"), "temperature"),
+        (("generate", "--model", str(tiny_model_dir), "--start", "𠀋"), "start text: 𠀋"),
+        (("generate", "--model", str(tiny_model_dir), "-n", "0"), "n must be"),
+        (("generate", "--model", str(tiny_model_dir), "--id", "pg1_xyz"), "damaged"),
+        (("check", "--model", str(tiny_model_dir), "   "), "nothing to check"),
+        (("evaluate", "--model", str(tiny_model_dir), "--poems", str(tmp_path / "none.json")), "not found"),
+        (("prepare", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path / "c")), "not found"),
+    ]
+    for args, message in cases:
+        assert main(list(args)) == 1, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("poetgen: error:") and message in err[0], err
+    # and once as a real process: exit status and nothing but the message on stderr
+    out = run_cli("generate", "--model", str(tmp_path / "nowhere"))
+    assert out.returncode == 1 and out.stderr.strip().splitlines() == [
+        f"poetgen: error: model directory not found: {tmp_path / 'nowhere'}"]
+    out = run_cli("generate", "--temperature", "warm")
+    assert out.returncode == 2 and "not a float: 'warm'" in out.stderr

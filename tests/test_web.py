@@ -1,0 +1,86 @@
+"""The page over real HTTP: gradio_client against a live server, and raw requests with bad input."""
+
+import json
+import math
+import urllib.error
+import urllib.request
+
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+
+WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified"]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_poet, tmp_path_factory):
+    import os
+
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    from poetgen.web import launch
+
+    app = launch(tiny_poet, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
+    yield app.local_url.rstrip("/")
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return gradio_client.Client(server + "/", verbose=False)
+
+
+def test_named_endpoints_only(client):
+    assert set(client.view_api(return_format="dict")["named_endpoints"]) == {"/write", "/check", "/regenerate"}
+
+
+def test_write_check_regenerate(client):
+    html = client.predict(*WRITE_ARGS, api_name="/write")
+    assert html.count('class="poem"') == 2
+    import re
+
+    first = re.search(r'class="poem">(.*?)</div>', html).group(1)
+    lines = re.sub(r"<[^>]+>", "", first).split("<br>") if "<br>" in first else []
+    text = re.sub(r"<[^>]+>", "|", first).replace("|", "")
+    assert [line[0] for line in text.replace("<br>", "\n").split("\n")] == list("春夏秋冬") or lines
+    assert "合律" in html
+    poem_id = re.search(r"<code>(pg1_[^<]+)</code>", html).group(1)
+    again = client.predict(poem_id, api_name="/regenerate")
+    assert re.sub(r"<[^>]+>", "", again).split("编号")[0] in re.sub(r"<[^>]+>", "", html)
+    report = client.predict("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", api_name="/check")
+    assert "五绝" in report and "合律" in report
+
+
+def raw_call(server, endpoint, data):
+    """Call an endpoint the way a script would, skipping the client's own checks."""
+    body = json.dumps({"data": data}).encode()
+    req = urllib.request.Request(f"{server}/gradio_api/call/{endpoint}", body,
+                                 {"Content-Type": "application/json"})
+    event_id = json.loads(urllib.request.urlopen(req, timeout=30).read())["event_id"]
+    stream = urllib.request.urlopen(f"{server}/gradio_api/call/{endpoint}/{event_id}", timeout=60).read().decode()
+    return stream
+
+
+@pytest.mark.parametrize("index,value", [
+    (6, float("nan")), (6, None), (6, "hot"), (6, 99.0), (9, 10_000), (9, 2.5), (10, -5),
+    (2, "春" * 100_000), (0, "十四行"), (5, "loud"), (1, 12),
+])
+def test_bad_input_over_raw_http_is_refused(server, index, value):
+    data = list(WRITE_ARGS)
+    data[index] = value
+    if isinstance(value, float) and math.isnan(value):
+        body = json.dumps({"data": data}).replace("NaN", "NaN")  # JSON NaN, as some clients send
+        assert "NaN" in body
+    out = raw_call(server, "write", data)
+    assert "event: error" in out and 'class="poem"' not in out
+    # and the next request still works
+    assert 'class="poem"' in raw_call(server, "write", WRITE_ARGS)
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "app.py", "models/x/model.keras", "../../etc/passwd"])
+def test_files_outside_the_page_are_refused(server, path):
+    from conftest import REPO
+
+    for target in (path, str(REPO / path)):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{server}/gradio_api/file={target}", timeout=10)
+        assert err.value.code in (403, 404)
