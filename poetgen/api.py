@@ -289,14 +289,13 @@ class Poet:
         tok = self.tokenizer
         is_char = tokens >= tok.first_char
         score = float(logprobs[is_char].mean()) if is_char.any() else float("-inf")
-        if form == FREE:
-            chosen = [t for t in tokens if t in tok.form_ids]
-            form = tok.tokens[chosen[0]][1:-1] if chosen else "其他"
         body = tok.decode(tokens)
         if tok.eos not in tokens:  # cut at the length cap: keep the complete couplets
             cut = body.rfind("。") + 1
             body = body[:cut] if cut else body.rstrip("，") + "。"
         report = check(body, self.table).to_dict()
+        if form == FREE:  # name what was written, not the form token the model opened with
+            form = report["form"] if report["form"] in FORMS else "其他"
         body = self.display(body, script)
         lines = split_lines(body)
         text = "\n".join(re.findall(r"[^，。]+[，。]", body))

@@ -141,14 +141,25 @@ def top_k_filter(logits, k):
     return tf.where(logits < kth, NEG_INF, logits)
 
 
-def top_p_filter(logits, p):
-    """Keep the smallest set of most likely tokens whose probability reaches p."""
-    sorted_logits = tf.sort(logits, axis=-1, direction="DESCENDING")
-    probs = tf.nn.softmax(sorted_logits, axis=-1)
-    before = tf.cumsum(probs, axis=-1, exclusive=True)
-    kept = tf.where(before < p, sorted_logits, tf.float32.max)
-    threshold = tf.reduce_min(kept, axis=-1, keepdims=True)
-    return tf.where(logits < threshold, NEG_INF, logits)
+def top_p_filter(logits, p, candidates: int = 256):
+    """Keep the smallest set of most likely tokens whose probability reaches p.
+
+    Sorting the whole vocabulary at every step is the slow part on a CPU, so the nucleus is
+    looked for among the top `candidates` first; only when some row's candidates hold less
+    than p of the mass is the whole vocabulary sorted. The result is exact either way."""
+    log_z = tf.reduce_logsumexp(logits, axis=-1, keepdims=True)
+
+    def threshold(sorted_logits):
+        probs = tf.exp(sorted_logits - log_z)
+        before = tf.cumsum(probs, axis=-1, exclusive=True)
+        kept = tf.where(before < p, sorted_logits, tf.float32.max)
+        return tf.reduce_min(kept, axis=-1, keepdims=True), tf.reduce_sum(probs, axis=-1)
+
+    k = min(candidates, int(logits.shape[-1]))
+    cut, mass = threshold(tf.math.top_k(logits, k=k, sorted=True).values)
+    cut = tf.cond(tf.reduce_all(mass >= p), lambda: cut,
+                  lambda: threshold(tf.sort(logits, axis=-1, direction="DESCENDING"))[0])
+    return tf.where(logits < cut, NEG_INF, logits)
 
 
 # ----------------------------------------------------------------------------- the decoder

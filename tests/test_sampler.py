@@ -82,6 +82,18 @@ def test_top_k_and_top_p_filters():
     assert (top_p_filter(logits, 0.5).numpy() > NEG_INF / 2).tolist() == [[False, True, False, False]]
 
 
+@pytest.mark.parametrize("scale", [4.0, 0.05])  # peaked: nucleus among the candidates; flat: it is not
+def test_top_p_shortcut_equals_a_full_sort(scale):
+    logits = tf.constant(np.random.default_rng(0).normal(size=(6, 500)) * scale, tf.float32)
+    fast = top_p_filter(logits, 0.9, candidates=64).numpy() > NEG_INF / 2
+    full = top_p_filter(logits, 0.9, candidates=500).numpy() > NEG_INF / 2
+    assert (fast == full).all()
+    probs = tf.nn.softmax(logits).numpy()
+    for row, keep in zip(probs, full):
+        assert row[keep].sum() >= 0.9 and row[keep].sum() - row[keep].min() < 0.9  # smallest such set
+    assert (full.sum(axis=1) > 64).any() == (scale < 1)
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"temperature": float("nan")}, "temperature"),
     ({"temperature": -1.0}, "temperature"),

@@ -1,0 +1,47 @@
+"""The model shipped in models/: loaded as a user gets it, never retrained here."""
+
+import json
+
+import pytest
+
+from conftest import REPO, SHIPPED_CORPUS
+
+SHIPPED = REPO / "models" / "tang-lstm512"
+
+
+@pytest.fixture(scope="module")
+def shipped_poet():
+    from poetgen.api import Poet
+
+    return Poet.load()  # no model named: the shipped one is the default
+
+
+def test_the_default_model_is_the_shipped_one_and_describes_itself(shipped_poet):
+    assert shipped_poet.model_dir.resolve() == SHIPPED.resolve()
+    metrics = json.loads((SHIPPED / "metrics.json").read_text(encoding="utf-8"))
+    config = json.loads((SHIPPED / "config.json").read_text(encoding="utf-8"))
+    assert config["model"]["vocab_size"] == len(shipped_poet.tokenizer)
+    card = (SHIPPED / "README.md").read_text(encoding="utf-8")
+    assert f"{metrics['val_char_perplexity']:.1f}" in card and "poetgen train" in card
+    assert sum(f.stat().st_size for f in SHIPPED.iterdir()) < 40 * 2**20
+
+
+def test_the_shipped_model_writes_a_regulated_qijue(shipped_poet):
+    poems = shipped_poet.write(form="七绝", n=3, seed=11, script="simplified")
+    for poem in poems:
+        assert [len(line) for line in poem.lines] == [7] * 4
+        assert poem.check["ok"], poem.check["verdict"]
+        assert poem.text.endswith("。") and poem.score > -8
+    assert shipped_poet.regenerate(poems[2].id).text == poems[2].text
+
+
+def test_the_shipped_model_has_learned_the_corpus(shipped_poet):
+    """Far below a uniform guess (perplexity = vocabulary size) on held-out poems."""
+    from poetgen.corpus import load_split
+    from poetgen.evaluate import validation_perplexity
+    from poetgen.train import encode_corpus
+
+    poems = load_split(SHIPPED_CORPUS, "valid")[:150]
+    seqs = encode_corpus(poems, shipped_poet.tokenizer, max_len=128)
+    ppl = validation_perplexity(shipped_poet.model, seqs, shipped_poet.tokenizer)["char_perplexity"]
+    assert ppl < 600  # a uniform guess would score about 6,700
