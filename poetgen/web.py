@@ -166,7 +166,8 @@ def build_app(poet: Poet) -> gr.Blocks:
             gr.Examples(EXAMPLES, inputs=inputs)
             button.click(write, inputs, poems, api_name="write", concurrency_limit=2, time_limit=60)
         with gr.Tab("格律检查"):
-            text = gr.Textbox(label="诗", lines=6, max_length=2000, placeholder="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+            text = gr.Textbox(label="诗", lines=6, max_length=2000,
+                              placeholder="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
             check_button = gr.Button("检查", elem_id="check")
             report = gr.HTML()
             check_button.click(check, text, report, api_name="check", time_limit=10)

@@ -1,11 +1,8 @@
-import glob
-import json
 from pathlib import Path
 
 import pytest
 
-from poetgen.prosody import (EITHER, PING, UNKNOWN, ZE, check, fits, has_gu_ping, has_san_ping_wei, patterns,
-                             rhyme_table)
+from poetgen.prosody import EITHER, PING, UNKNOWN, ZE, check, fits, has_gu_ping, has_san_ping_wei, patterns, rhyme_table
 
 STRAINS = Path(__file__).resolve().parents[2] / "shared" / "chinese-poetry"
 
@@ -76,25 +73,9 @@ def test_agreement_with_the_dataset_strains():
     """Per-character 平仄 against the dataset's own annotations (the README states the rate)."""
     if not (STRAINS / "strains").is_dir():
         pytest.skip("../shared/chinese-poetry is not beside this clone")
-    table = rhyme_table()
-    poems = {}
-    for f in sorted(glob.glob(str(STRAINS / "quantangshi" / "poet.tang.*.json")))[:3]:
-        for p in json.loads(Path(f).read_text(encoding="utf-8")):
-            poems[p["id"]] = p
-    agree = known = total = 0
-    for f in sorted(glob.glob(str(STRAINS / "strains" / "poet.tang.*.json")))[:3]:
-        for s in json.loads(Path(f).read_text(encoding="utf-8")):
-            p = poems.get(s["id"])
-            for para, marks in zip(p["paragraphs"] if p else [], s["strains"]):
-                if len(para) != len(marks):
-                    continue
-                for ch, mark in zip(para, marks):
-                    if mark in (PING, ZE):
-                        total += 1
-                        tone = table.tone(ch)
-                        if tone != UNKNOWN:
-                            known += 1
-                            agree += fits(tone, mark)
-    assert total > 50_000
-    assert known / total > 0.97
-    assert agree / known > 0.99
+    from benchmarks.strains_agreement import agreement
+
+    result = agreement(STRAINS, files=3)
+    assert result["annotated_chars"] > 50_000
+    assert result["coverage"] > 0.97
+    assert result["agreement"] > 0.99

@@ -3,8 +3,16 @@
 import numpy as np
 import tensorflow as tf
 
-from poetgen.sampler import (NEG_INF, extend_hash, line_hash, rule_end_after_period, rule_line_start,
-                             rule_no_copy, rule_no_repeat, rule_rhyme)
+from poetgen.sampler import (
+    NEG_INF,
+    extend_hash,
+    line_hash,
+    rule_end_after_period,
+    rule_line_start,
+    rule_no_copy,
+    rule_no_repeat,
+    rule_rhyme,
+)
 
 V = 6  # 0 pad, 1 '，', 2 '。', 3 <eos>, 4 and 5 characters
 COMMA, PERIOD, EOS = 1, 2, 3

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from conftest import REPO, SHIPPED_CORPUS
 
 SHIPPED = REPO / "models" / "tang-lstm512"
