@@ -21,7 +21,7 @@ from .constraints import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request, Vocabulary,
 from .corpus import FORMS, split_lines
 from .errors import GenerationError, ModelError
 from .model import WEIGHTS_FILE, load_model_dir
-from .prosody import Report, check, rhyme_table
+from .prosody import PING, Report, check, patterns, rhyme_table
 from .sampler import Decoder, Sampling, check_sampling, extend_hash
 
 DEFAULT_MODEL = "tang-lstm512"
@@ -232,6 +232,9 @@ class Poet:
         return poems
 
     def _write(self, params: dict, count: int, seed: int) -> list[Poem]:
+        return self._generate(params, count, seed)[0]
+
+    def _generate(self, params: dict, count: int, seed: int) -> tuple[list[Poem], np.ndarray]:
         req, sampling, keywords, script = self._parse(params, seed)
         bias = np.tile(self.theme_bias(keywords), (count, 1)) if keywords else None
         plan = plan_request(self.vocab, req, count, seed, bias)
@@ -242,7 +245,7 @@ class Poet:
             poem.keywords = keywords
             poem.id = self._make_id(params, seed, i)
             poems.append(poem)
-        return poems
+        return poems, tokens
 
     def _parse(self, p: dict, seed: int) -> tuple[Request, Sampling, list[str], str]:
         check_sampling(p["temperature"], p["top_k"], p["top_p"])
@@ -307,8 +310,7 @@ class Poet:
         raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
         return ID_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def regenerate(self, poem_id: str) -> Poem:
-        """The poem an id was made for, rebuilt exactly (same model, seed and parameters)."""
+    def _decode_id(self, poem_id: str) -> tuple[dict, int, int]:
         if not isinstance(poem_id, str) or not poem_id.startswith(ID_PREFIX) or len(poem_id) > 4000:
             raise GenerationError("not a poetgen poem id (they start with 'pg1_')")
         body = poem_id[len(ID_PREFIX):]
@@ -319,10 +321,93 @@ class Poet:
             raise GenerationError("the poem id is damaged: it does not decode") from None
         if model != self.model_hash:
             raise GenerationError(f"the poem id was made by model {model}, this is model {self.model_hash}")
-        if not isinstance(index, int) or not 0 <= index < 3 * MAX_POEMS or set(params) != set(
-                self._make_params_keys()):
+        if not isinstance(index, int) or not 0 <= index < 3 * MAX_POEMS or not isinstance(params, dict) or set(
+                params) != set(self._make_params_keys()):
             raise GenerationError("the poem id is damaged: its parameters are incomplete")
+        return params, seed, index
+
+    def regenerate(self, poem_id: str) -> Poem:
+        """The poem an id was made for, rebuilt exactly (same model, seed and parameters)."""
+        params, seed, index = self._decode_id(poem_id)
         return self._write(params, index + 1, seed)[index]
+
+    # -- alternatives -------------------------------------------------------------------
+    def _locate(self, poem_id: str, line: int, position: int):
+        """The poem, its parameters, and the token column of (line, position), 0-based."""
+        params, seed, index = self._decode_id(poem_id)
+        poems, tokens = self._generate(params, index + 1, seed)
+        poem, row = poems[index], tokens[index]
+        for name, value, top in (("line", line, len(poem.lines)),
+                                 ("position", position, len(poem.lines[line]) if 0 <= line < len(poem.lines)
+                                  else 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < top:
+                raise GenerationError(f"{name} must be from 1 to {top} (counting from 1), got "
+                                      f"{value + 1 if isinstance(value, int) else value!r}")
+        is_char = row >= self.tokenizer.first_char
+        before = sum(len(x) for x in poem.lines[:line]) + position
+        col = int(np.flatnonzero(is_char)[before])
+        fixed_by = ("start text" if before < len(self._ids(params["start"] or "", "start", False))
+                    else "acrostic" if params["acrostic"] and position == 0
+                    else "tail acrostic" if params["tail"] and position == len(poem.lines[line]) - 1 else "")
+        if fixed_by:
+            raise GenerationError(f"line {line + 1}, character {position + 1} is fixed by the {fixed_by}")
+        return poem, params, seed, row, col
+
+    def _allowed(self, poem: Poem, tones: str, line: int, position: int) -> np.ndarray:
+        """Characters that keep what the request asked for at that position: the tone of the
+        poem's pattern (tones 'strict') and, at a rhyme position, a group shared with the other
+        rhymes (tones 'rhyme' or 'strict')."""
+        tok, report, vocab = self.tokenizer, poem.check, self.vocab
+        allowed = np.arange(len(tok)) >= tok.first_char
+        pattern = next((p for p in patterns(poem.form) if p.name == report.get("pattern")), None) \
+            if poem.form in FORMS and tones != "off" else None
+        if pattern is None:
+            return allowed
+        last = position == len(poem.lines[line]) - 1
+        if last and line in pattern.rhymes:
+            others = [self.to_model_script(c) for i, c in zip(report["rhyme_lines"], report["rhyme_chars"])
+                      if i != line]
+            groups = sorted(set.intersection(*(self.table.ping_groups(c) for c in others)))
+            allowed &= vocab.members[:, groups].any(axis=1)
+        elif tones == "strict" and position in pattern.strict[line]:
+            allowed &= vocab.ping if pattern.lines[line][position] == PING else vocab.ze
+        return allowed
+
+    @staticmethod
+    def _tones(params: dict) -> str:
+        return params["tones"] or ("off" if params["form"] in (None, "", FREE) else "strict")
+
+    def alternatives(self, poem_id: str, line: int, position: int, k: int = 8) -> list[tuple[str, float]]:
+        """The model's k most likely characters at (line, position) of a poem (0-based), among
+        those that keep its form, tone and rhyme, with their probabilities."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
+            raise GenerationError(f"k must be from 1 to 50, got {k!r}")
+        poem, params, _, row, col = self._locate(poem_id, line, position)
+        inputs = np.concatenate([[self.tokenizer.bos], row[:col]]).astype(np.int32)[None]
+        logits = np.asarray(self.model(inputs, training=False))[0, -1].astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        probs[~self._allowed(poem, self._tones(params), line, position)] = 0
+        best = [int(t) for t in np.argsort(-probs)[:k] if probs[t] > 0]
+        return [(self.display(self.tokenizer.tokens[t], params["script"]), float(probs[t])) for t in best]
+
+    def rewrite(self, poem_id: str, line: int, position: int, char: str) -> Poem:
+        """Put `char` at (line, position) (0-based) and write the rest of the poem anew, under
+        the same constraints, pattern and seed. The new poem has its own id."""
+        poem, params, seed, row, col = self._locate(poem_id, line, position)
+        [token] = self._ids(char, "replacement character", punctuation=False) or [None]
+        if token is None or len(char.strip()) != 1:
+            raise GenerationError(f"give exactly one replacement character, got {char!r}")
+        if not self._allowed(poem, self._tones(params), line, position)[token]:
+            raise GenerationError(f"{char} breaks the poem's 格律 at line {line + 1}, character {position + 1}")
+        prefix = self.tokenizer.decode(row[:col]) + self.tokenizer.tokens[token]
+        params = {**params, "start": prefix}
+        if poem.check.get("pattern") and params["tones"] != "off":
+            params["pattern"] = poem.check["pattern"]
+        # A fresh draw for the rest (the same seed would mostly repeat the old ending), still
+        # reproducible: the new id records this seed.
+        seed = (seed * 1_000_003 + col * 7_919 + token) % (2**31 - 1)
+        return self._write(params, 1, seed)[0]
 
     @staticmethod
     def _make_params_keys() -> tuple[str, ...]:

@@ -7,6 +7,7 @@ import argparse
 import html
 import math
 import os
+import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -22,6 +23,7 @@ FORM_CHOICES = ["自由", *FORMS]
 TONE_CHOICES = [("严格格律", "strict"), ("只押韵", "rhyme"), ("不限", "off")]
 SCRIPT_CHOICES = [("简体", "simplified"), ("繁體", "traditional")]
 MAX_WEB_POEMS = 16
+WRITE_SECONDS = 30  # a generator's own deadline: Gradio's time_limit does not stop one mid-stream
 EXAMPLES = [
     ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 3, 1, "simplified"],
     ["五律", "明月", "", "", "自动", "strict", 0.8, 40, 0.95, 3, 7, "simplified"],
@@ -85,6 +87,16 @@ def render_poem(poem: Poem) -> str:
             f'编号：<code>{html.escape(poem.id)}</code></div>')
 
 
+def render_partial(poem: Poem, lines: int) -> str:
+    """The first `lines` lines of a poem being shown, before its check."""
+    shown = poem.text.split("\n")[:lines]
+    return f'<div class="poem">{"<br>".join(html.escape(x) for x in shown)}</div>'
+
+
+def render_alternatives(choices: list[tuple[str, float]]) -> list[str]:
+    return [f"{ch} {p:.1%}" for ch, p in choices]
+
+
 def render_report(report: Report) -> str:
     rows = []
     for i, tones in enumerate(report.tones):
@@ -121,11 +133,21 @@ def build_app(poet: Poet) -> gr.Blocks:
         )
         if kwargs["tones"] == "off":
             kwargs["rhyme"] = None
+        deadline = time.monotonic() + WRITE_SECONDS
         try:
             poems = poet.write(**kwargs)
         except PoetgenError as e:
             raise gr.Error(str(e)) from None
-        return "".join(render_poem(p) for p in poems)
+        # Stream line by line: each yield extends the previous one.
+        done, plain = "", "\n\n".join(p.text for p in poems)
+        for poem in poems:
+            for lines in range(1, len(poem.lines)):
+                if time.monotonic() > deadline:
+                    raise gr.Error(f"超时：超过 {WRITE_SECONDS} 秒")
+                yield done + render_partial(poem, lines), "", ""
+            done += render_poem(poem)
+            yield done, "", ""
+        yield done, plain, poems[0].id
 
     def check(text):
         text = _text(text, "诗", 2000)
@@ -140,6 +162,30 @@ def build_app(poet: Poet) -> gr.Blocks:
             return render_poem(poet.regenerate(poem_id))
         except PoetgenError as e:
             raise gr.Error(str(e)) from None
+
+    def place(line, position) -> tuple[int, int]:
+        return (_number(line, "句", 1, 8, True) - 1, _number(position, "字", 1, 7, True) - 1)
+
+    def alternatives(poem_id, line, position):
+        poem_id = _text(poem_id, "编号", 4000)
+        try:
+            choices = poet.alternatives(poem_id, *place(line, position))
+        except PoetgenError as e:
+            raise gr.Error(str(e)) from None
+        labels = render_alternatives(choices)
+        return ([{"char": ch, "probability": round(p, 5)} for ch, p in choices],
+                gr.Radio(choices=labels, value=labels[0] if labels else None))
+
+    def rewrite(poem_id, line, position, choice):
+        poem_id = _text(poem_id, "编号", 4000)
+        choice = _text(choice, "候选字", 20)
+        if not choice:
+            raise gr.Error("先选一个候选字")
+        try:
+            poem = poet.rewrite(poem_id, *place(line, position), choice.split()[0])
+        except PoetgenError as e:
+            raise gr.Error(str(e)) from None
+        return render_poem(poem), poem.text, poem.id
 
     with gr.Blocks(title="poetgen 诗词生成", analytics_enabled=False) as app:
         gr.Markdown("# poetgen · 格律诗生成\n以全唐诗训练的 LSTM 写五绝、七绝、五律、七律：藏头、主题、押韵、平仄。")
@@ -162,9 +208,26 @@ def build_app(poet: Poet) -> gr.Blocks:
                     seed = gr.Number(value=1, precision=0, label="种子")
             button = gr.Button("写诗", variant="primary", elem_id="write")
             poems = gr.HTML(elem_id="poems")
+            plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"],
+                               elem_id="plain")
             inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script]
             gr.Examples(EXAMPLES, inputs=inputs)
-            button.click(write, inputs, poems, api_name="write", concurrency_limit=2, time_limit=60)
+            with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
+                with gr.Row():
+                    alt_id = gr.Textbox(label="编号（默认第一首）", max_length=4000, elem_id="alt-id")
+                    alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=8, label="第几句")
+                    alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=7, label="第几字")
+                alt_button = gr.Button("看候选", elem_id="alternatives")
+                alt_json = gr.JSON(label="候选与概率", visible=False)
+                alt_choice = gr.Radio([], label="候选字（模型概率）", elem_id="alt-choices")
+                pick = gr.Button("用此字重写后文", elem_id="rewrite")
+                rewritten = gr.HTML(elem_id="rewritten")
+            button.click(write, inputs, [poems, plain, alt_id], api_name="write", concurrency_limit=2,
+                         time_limit=60)
+            alt_button.click(alternatives, [alt_id, alt_line, alt_pos], [alt_json, alt_choice],
+                             api_name="alternatives", time_limit=30)
+            pick.click(rewrite, [alt_id, alt_line, alt_pos, alt_choice], [rewritten, plain, alt_id],
+                       api_visibility="private", time_limit=30)
         with gr.Tab("格律检查"):
             text = gr.Textbox(label="诗", lines=6, max_length=2000,
                               placeholder="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")

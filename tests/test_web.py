@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import urllib.error
 import urllib.request
 
@@ -30,24 +31,41 @@ def client(server):
 
 
 def test_named_endpoints_only(client):
-    assert set(client.view_api(return_format="dict")["named_endpoints"]) == {"/write", "/check", "/regenerate"}
+    assert set(client.view_api(return_format="dict")["named_endpoints"]) == {
+        "/write", "/check", "/regenerate", "/alternatives"}
 
 
-def test_write_check_regenerate(client):
-    html = client.predict(*WRITE_ARGS, api_name="/write")
-    assert html.count('class="poem"') == 2
-    import re
+def plain_text(markup: str) -> str:
+    return re.sub(r"<[^>]+>", "", markup)
 
-    first = re.search(r'class="poem">(.*?)</div>', html).group(1)
-    lines = re.sub(r"<[^>]+>", "", first).split("<br>") if "<br>" in first else []
-    text = re.sub(r"<[^>]+>", "|", first).replace("|", "")
-    assert [line[0] for line in text.replace("<br>", "\n").split("\n")] == list("春夏秋冬") or lines
-    assert "合律" in html
-    poem_id = re.search(r"<code>(pg1_[^<]+)</code>", html).group(1)
+
+def test_write_streams_then_check_regenerate_and_alternatives(client):
+    job = client.submit(*WRITE_ARGS, api_name="/write")
+    html, text, poem_id = job.result(timeout=120)
+    partials = [out[0] for out in job.outputs()]
+    assert len(partials) >= 2 and partials[-1] == html
+    for before, after in zip(partials, partials[1:]):
+        assert plain_text(after).startswith(plain_text(before))
+    assert html.count('class="poem"') == 2 and "合律" in html
+    poems = text.split("\n\n")
+    assert len(poems) == 2
+    for poem in poems:
+        lines = poem.split("\n")
+        assert [line[0] for line in lines] == list("春夏秋冬") and all(len(line) == 8 for line in lines)
+    assert poem_id.startswith("pg1_") and poem_id in html
+
     again = client.predict(poem_id, api_name="/regenerate")
-    assert re.sub(r"<[^>]+>", "", again).split("编号")[0] in re.sub(r"<[^>]+>", "", html)
+    assert plain_text(again).split("编号")[0] == plain_text(html).split("编号")[0]
+
     report = client.predict("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", api_name="/check")
     assert "五绝" in report and "合律" in report
+
+    choices, radio = client.predict(poem_id, 2, 3, api_name="/alternatives")
+    assert radio["__type__"] == "update"  # the page's radio gets the choices, the API the JSON
+    assert 1 <= len(choices) <= 8 and radio["value"].startswith(choices[0]["char"])
+    assert [label.split()[0] for label, _ in radio["choices"]] == [c["char"] for c in choices]
+    probs = [c["probability"] for c in choices]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
 
 
 def raw_call(server, endpoint, data):
@@ -85,7 +103,7 @@ def test_bad_input_over_raw_http_is_refused(server, index, value):
     assert not any("poem" in str(payload) for _, payload in events)
     # and the next request still works
     done = [payload for name, payload in sse_events(raw_call(server, "write", WRITE_ARGS)) if name == "complete"]
-    assert done and 'class="poem"' in done[0][0]
+    assert done and 'class="poem"' in done[-1][0]
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "app.py", "models/x/model.keras", "../../etc/passwd"])

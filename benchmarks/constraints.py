@@ -1,0 +1,112 @@
+"""How well the constraints hold on the shipped model: 200 poems per form, fixed seed.
+
+    python -m benchmarks.constraints [--model DIR] [--poems 200] [--json]
+
+For each form: form correctness, rhyme (tones='rhyme'), strict tones, lines copied from the
+corpus, distinct-2 unconstrained and with every constraint on, the theme hit rate, and the
+time of a batch of 64 七律 with every constraint on against the same batch unconstrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from poetgen.api import Poet  # noqa: E402
+from poetgen.corpus import FORMS, load_split, split_lines  # noqa: E402
+
+SHAPES = {"五绝": (5, 4), "七绝": (7, 4), "五律": (5, 8), "七律": (7, 8)}
+FREE_OF_RULES = dict(tones="off", no_copy=False, max_repeat=0)
+EVERY_RULE = dict(tones="strict", no_copy=True, max_repeat=2, top_k=40, top_p=0.9)
+THEMES = ["思念故乡", "边塞征战", "春日花开", "秋夜明月", "送别友人", "山水隐居", "江南烟雨", "怀古伤今",
+          "雪中寒梅", "饮酒高歌"]
+
+
+def distinct_2(poems) -> float:
+    pairs = [line[i:i + 2] for p in poems for line in p.lines for i in range(len(line) - 1)]
+    return len(set(pairs)) / max(1, len(pairs))
+
+
+def form_ok(poem, form: str) -> bool:
+    width, count = SHAPES[form]
+    return [len(line) for line in poem.lines] == [width] * count and poem.text.endswith("。")
+
+
+def corpus_lines(poet: Poet) -> set[str]:
+    rows = load_split(poet.corpus_dir, "train") + load_split(poet.corpus_dir, "valid")
+    return {line for r in rows for line in split_lines(r["text"])}
+
+
+def theme_hit(poem) -> bool:
+    """A keyword, or one of its characters, appears in the poem."""
+    body = "".join(poem.lines)
+    return any(ch in body for word in poem.keywords for ch in word)
+
+
+def timed(fn) -> float:
+    fn()
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--poems", type=int, default=200)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    poet = Poet.load(args.model)
+    known = corpus_lines(poet)
+    n = args.poems
+    report: dict = {"poems_per_form": n, "forms": {}}
+    for form in FORMS:
+        free = poet.write(form=form, n=n, seed=1, **FREE_OF_RULES)
+        rhymed = poet.write(form=form, n=n, seed=2, tones="rhyme")
+        strict = poet.write(form=form, n=n, seed=3, tones="strict")
+        everything = poet.write(form=form, n=n, seed=4, **EVERY_RULE)
+        themed = [p for i, theme in enumerate(THEMES)
+                  for p in poet.write(form=form, n=n // len(THEMES), seed=5 + i, theme=theme, **EVERY_RULE)]
+        constrained = rhymed + strict + everything + themed
+        lines = [line for p in constrained for line in p.lines]
+        free_lines = [line for p in free for line in p.lines]
+        report["forms"][form] = {
+            "form_correct": sum(form_ok(p, form) for p in free + constrained) / len(free + constrained),
+            "rhyme_ok": sum(p.check["rhymes"] for p in rhymed) / n,
+            "strict_tones_ok": sum(not p.check["violations"] for p in strict) / n,
+            "strict_fully_regulated": sum(p.check["ok"] for p in strict) / n,
+            "copied_lines_no_copy_on": sum(line in known for line in lines) / len(lines),
+            "copied_lines_no_copy_off": sum(line in known for line in free_lines) / len(free_lines),
+            "distinct_2_unconstrained": distinct_2(free),
+            "distinct_2_every_constraint": distinct_2(everything),
+            "theme_hit": sum(theme_hit(p) for p in themed) / len(themed),
+        }
+    plain = timed(lambda: poet.write(form="七律", n=64, seed=1, **FREE_OF_RULES))
+    full = timed(lambda: poet.write(form="七律", n=64, seed=1, acrostic="春夏秋冬花鳥風月", theme="思念故乡",
+                                    rhyme="陽", **EVERY_RULE))
+    report["batch64_qilv_ms"] = {"unconstrained": round(plain), "every_constraint": round(full),
+                                 "ratio": round(full / plain, 2)}
+    for figures in report["forms"].values():
+        for key, value in figures.items():
+            figures[key] = round(value, 4)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    keys = list(next(iter(report["forms"].values())))
+    print("| figure | " + " | ".join(report["forms"]) + " |")
+    print("| --- |" + " --- |" * len(report["forms"]))
+    for key in keys:
+        print(f"| {key} | " + " | ".join(f"{f[key]:.4f}" for f in report["forms"].values()) + " |")
+    print(f"batch of 64 七律: {report['batch64_qilv_ms']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Alternatives at one position of a finished poem, and rewriting the rest from there."""
+
+import pytest
+
+from poetgen.errors import GenerationError
+from poetgen.prosody import PING, ZE, patterns
+
+
+@pytest.fixture(scope="module")
+def poem(tiny_poet):
+    return tiny_poet.write(form="七绝", acrostic="春夏秋冬", n=1, seed=5)[0]
+
+
+def test_alternatives_keep_the_tone_and_are_ranked(tiny_poet, poem):
+    pattern = next(p for p in patterns("七绝") if p.name == poem.check["pattern"])
+    line, position = 1, 1  # the second character: always strict (二四六分明)
+    alts = tiny_poet.alternatives(poem.id, line, position, k=6)
+    assert 1 <= len(alts) <= 6
+    probs = [p for _, p in alts]
+    assert probs == sorted(probs, reverse=True) and all(0 < p < 1 for p in probs)
+    want = pattern.lines[line][position]
+    for ch, _ in alts:
+        assert want in tiny_poet.table.tones(ch), (ch, want)
+    assert want in (PING, ZE)
+
+
+def test_rewrite_keeps_the_prefix_and_the_rules_and_has_its_own_id(tiny_poet, poem):
+    line, position = 2, 3
+    alts = tiny_poet.alternatives(poem.id, line, position)
+    char = alts[-1][0]
+    new = tiny_poet.rewrite(poem.id, line, position, char)
+    prefix = "".join(poem.lines[:line]) + poem.lines[line][:position]
+    assert "".join(new.lines).startswith(prefix + char)
+    assert [x[0] for x in new.lines] == list("春夏秋冬")
+    assert new.check["ok"] and new.check["pattern"] == poem.check["pattern"], new.check["verdict"]
+    assert new.id != poem.id and tiny_poet.regenerate(new.id).text == new.text
+
+
+def test_a_rhyme_position_offers_only_rhymes(tiny_poet, poem):
+    alts = tiny_poet.alternatives(poem.id, 3, 6, k=10)
+    others = [c for i, c in zip(poem.check["rhyme_lines"], poem.check["rhyme_chars"]) if i != 3]
+    shared = set.intersection(*(tiny_poet.table.ping_groups(c) for c in others))
+    assert alts and all(tiny_poet.table.ping_groups(ch) & shared for ch, _ in alts)
+
+
+@pytest.mark.parametrize("where,message", [
+    ((0, 0), "fixed by the acrostic"),
+    ((4, 0), "line must be from 1 to 4"),
+    ((1, 7), "position must be from 1 to 7"),
+    ((-1, 2), "line must be"),
+])
+def test_bad_positions_are_named(tiny_poet, poem, where, message):
+    with pytest.raises(GenerationError, match=message):
+        tiny_poet.alternatives(poem.id, *where)
+
+
+def test_a_replacement_that_breaks_the_tone_is_refused(tiny_poet, poem):
+    pattern = next(p for p in patterns("七绝") if p.name == poem.check["pattern"])
+    wrong = ZE if pattern.lines[1][1] == PING else PING
+    vocab = tiny_poet.vocab
+    mask = vocab.ze & ~vocab.ping if wrong == ZE else vocab.ping & ~vocab.ze
+    char = tiny_poet.tokenizer.tokens[int(mask.nonzero()[0][0])]
+    with pytest.raises(GenerationError, match="breaks the poem's 格律"):
+        tiny_poet.rewrite(poem.id, 1, 1, char)
+    with pytest.raises(GenerationError, match="exactly one"):
+        tiny_poet.rewrite(poem.id, 1, 1, "")
