@@ -94,3 +94,14 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([sys.executable, "-m", "poetgen.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, env=env)
+
+
+@pytest.fixture(scope="session")
+def server(tiny_poet, tmp_path_factory):
+    """The page on a live Gradio server (loopback, a free port), over the tiny model."""
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    from poetgen.web import launch
+
+    app = launch(tiny_poet, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
+    yield app.local_url.rstrip("/")
+    app.close()

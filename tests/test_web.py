@@ -14,18 +14,6 @@ WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0,
 
 
 @pytest.fixture(scope="module")
-def server(tiny_poet, tmp_path_factory):
-    import os
-
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
-    from poetgen.web import launch
-
-    app = launch(tiny_poet, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
-    yield app.local_url.rstrip("/")
-    app.close()
-
-
-@pytest.fixture(scope="module")
 def client(server):
     return gradio_client.Client(server + "/", verbose=False)
 

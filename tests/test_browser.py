@@ -1,0 +1,71 @@
+"""The page in a real browser: Debian's chromium driven by Playwright (no downloaded browser)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+# The flags a closed network needs: no background connections, no sandbox as root.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed (.ci/run installs it with apt)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def not_blank(png: Path) -> bool:
+    from PIL import Image, ImageStat
+
+    image = Image.open(png).convert("L")
+    return image.size[0] > 300 and ImageStat.Stat(image).stddev[0] > 10
+
+
+def test_write_a_poem_then_change_a_character(browser, server, tmp_path):
+    page = browser.new_page(viewport={"width": 1200, "height": 1600})
+    page.goto(server + "/", wait_until="networkidle")
+    page.get_by_label("藏头").fill("春夏秋冬")
+    page.locator("#write").click()
+    plain = page.locator("#plain textarea")
+    sync_api.expect(plain).not_to_have_value("", timeout=60_000)
+    first = plain.input_value().split("\n\n")[0].split("\n")
+    assert [line[0] for line in first] == list("春夏秋冬")  # the default form is 七绝
+    assert all(len(line) == 8 and line[-1] in "，。" for line in first)
+    assert page.locator("#poems .poem").count() == 3  # three poems by default
+
+    page.locator("#alternatives").click()
+    choices = page.locator("#alt-choices label")
+    sync_api.expect(choices.first).to_be_visible(timeout=30_000)
+    assert 1 <= choices.count() <= 8 and "%" in choices.first.inner_text()
+    picked = choices.nth(choices.count() - 1).inner_text().split()[0]
+    choices.nth(choices.count() - 1).click()
+    page.locator("#rewrite").click()
+    sync_api.expect(page.locator("#rewritten .poem")).to_be_visible(timeout=30_000)
+    rewritten = page.locator("#rewritten .poem").inner_text().replace("\n", "")
+    assert rewritten.startswith(first[0] + first[1][:2] + picked)
+
+    shot = tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert not_blank(shot)
+    page.close()
+
+
+def test_usable_at_phone_width(browser, server, tmp_path):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page.goto(server + "/", wait_until="networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # no sideways scrolling
+    sync_api.expect(page.locator("#write")).to_be_visible()
+    shot = tmp_path / "phone.png"
+    page.screenshot(path=str(shot))
+    assert not_blank(shot)
+    if os.environ.get("POETGEN_KEEP_SCREENSHOTS"):
+        page.screenshot(path=os.environ["POETGEN_KEEP_SCREENSHOTS"] + "/phone.png", full_page=True)
+    page.close()
