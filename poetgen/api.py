@@ -77,7 +77,7 @@ class Poet:
         self.corpus_dir = corpus_dir
         self.table = rhyme_table()
         self.vocab = Vocabulary(tokenizer, self.table)
-        self.decoder = Decoder(model, tokenizer, self.vocab.members, self._corpus_line_hashes())
+        self.decoder = Decoder(model, tokenizer, self.vocab.members, self._corpus_lines())
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, corpus_dir: str | Path | None = None) -> Poet:
@@ -93,8 +93,9 @@ class Poet:
             return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         return "unsaved"
 
-    def _corpus_line_hashes(self) -> np.ndarray | None:
-        """Hashes of every corpus line, for the no-copy rule (None when no corpus is at hand).
+    def _corpus_lines(self) -> np.ndarray | None:
+        """Every corpus line as (hash of all but its last character, that character), for the
+        no-copy rule (None when no corpus is at hand).
         Vectorized over code points: this runs at every start-up."""
         if self.corpus_dir is None:
             return None
@@ -120,10 +121,10 @@ class Poet:
             rows = ids[starts[lengths == length][:, None] + np.arange(length)]
             rows = rows[(rows >= 0).all(axis=1)]  # the sampler never writes <unk>: such lines cannot recur
             h = np.zeros(len(rows), np.int64)
-            for column in rows.T:
+            for column in rows[:, :-1].T:
                 h = extend_hash(h, column)
-            hashes.append(h)
-        return np.unique(np.concatenate(hashes))
+            hashes.append(np.stack([h, rows[:, -1]], axis=1))
+        return np.unique(np.concatenate(hashes), axis=0)
 
     # -- script conversion ------------------------------------------------------------
     @cached_property
@@ -190,13 +191,16 @@ class Poet:
             raise GenerationError(f"no keyword of the theme {theme!r} is written with characters the model knows")
         return out
 
+    @cached_property
+    def _unit_embedding(self) -> np.ndarray:
+        emb = self.decoder.embedding.numpy()
+        return emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9)
+
     def theme_bias(self, keywords: list[str], strength: float = 2.5) -> np.ndarray:
         """A logit bias toward the keyword characters and, more gently, their nearest
         neighbours in the model's embedding space (characters used in the same contexts)."""
         ids = sorted({self.tokenizer.index[ch] for word in keywords for ch in word})
-        emb = self.decoder.embedding.numpy()
-        unit = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9)
-        sims = unit[ids] @ unit.T
+        sims = self._unit_embedding[ids] @ self._unit_embedding.T
         sims[:, : self.tokenizer.first_char] = -1
         bias = np.zeros(len(self.tokenizer), np.float32)
         for row in sims:

@@ -93,24 +93,43 @@ def rule_no_repeat(tables):
 
 def rule_no_copy(tables):
     """No line verbatim from the corpus: at a line's last character, block every character
-    that would complete a corpus line; in free form, block the line mark after one."""
-    hashes = tables["corpus_lines"]
-    vocab = tables["vocab_ids"]
+    that would complete a corpus line; in free form, block the line mark after one.
+
+    Completions are looked up by the hash of the line so far (one binary search per poem)
+    in corpus lines sorted by the hash of all but their last character."""
+    full, prefix, last = tables["corpus_lines"], tables["corpus_prefix"], tables["corpus_last"]
 
     def known(keys):
-        pos = tf.searchsorted(hashes, tf.reshape(keys, [-1]))
-        pos = tf.minimum(pos, tf.size(hashes) - 1)
-        return tf.reshape(tf.equal(tf.gather(hashes, pos), tf.reshape(keys, [-1])), tf.shape(keys))
+        pos = tf.minimum(tf.searchsorted(full, keys), tf.size(full) - 1)
+        return tf.equal(tf.gather(full, pos), keys)
 
     def rule(logits, ctx):
         def block_completions():
-            keys = extend_hash(ctx["line_hash"][:, None], vocab[None, :])
-            return tf.where(tf.logical_and(ctx["line_end"][:, None], known(keys)), NEG_INF, logits)
+            h = ctx["line_hash"]
+            lo = tf.searchsorted(prefix, h, side="left")
+            hi = tf.where(ctx["line_end"], tf.searchsorted(prefix, h, side="right"), lo)
+            rows = tf.repeat(tf.range(tf.shape(h)[0]), hi - lo)
+            tokens = tf.gather(last, tf.ragged.range(lo, hi).flat_values)
+            hits = tf.scatter_nd(tf.stack([rows, tokens], axis=1), tf.ones_like(tokens), tf.shape(logits))
+            return tf.where(hits > 0, NEG_INF, logits)
 
         logits = tf.cond(tf.reduce_any(ctx["line_end"]), block_completions, lambda: logits)
         copied = tf.logical_and(known(ctx["line_hash"]), ctx["line_len"] > 0)
         return tf.where(tf.logical_and(copied[:, None], tables["is_line_mark"][None, :]), NEG_INF, logits)
     return rule
+
+
+def corpus_tables(lines: np.ndarray | None) -> dict:
+    """lines: int64 [N, 2] of (hash of a corpus line but its last character, that character),
+    as `rule_no_copy` looks them up."""
+    if lines is None or len(lines) == 0:
+        lines = np.array([[-1, 0]], np.int64)
+    lines = lines[np.argsort(lines[:, 0], kind="stable")]
+    return {
+        "corpus_prefix": tf.constant(lines[:, 0].astype(np.int64)),
+        "corpus_last": tf.constant(lines[:, 1].astype(np.int32)),
+        "corpus_lines": tf.constant(np.unique(extend_hash(lines[:, 0], lines[:, 1])).astype(np.int64)),
+    }
 
 
 RULES: dict[str, Callable] = {
@@ -137,16 +156,19 @@ def line_hash(ids) -> int:
 
 
 def top_k_filter(logits, k):
-    kth = tf.math.top_k(logits, k=k, sorted=True).values[:, -1:]
-    return tf.where(logits < kth, NEG_INF, logits)
+    """Keep the k most likely tokens; also returns their logits, sorted, for top_p_filter."""
+    values = tf.math.top_k(logits, k=k, sorted=True).values
+    return tf.where(logits < values[:, -1:], NEG_INF, logits), values
 
 
-def top_p_filter(logits, p, candidates: int = 256):
+def top_p_filter(logits, p, candidates: int = 256, top_values=None):
     """Keep the smallest set of most likely tokens whose probability reaches p.
 
     Sorting the whole vocabulary at every step is the slow part on a CPU, so the nucleus is
     looked for among the top `candidates` first; only when some row's candidates hold less
-    than p of the mass is the whole vocabulary sorted. The result is exact either way."""
+    than p of the mass is the whole vocabulary sorted. The result is exact either way.
+    top_values: the sorted top-k logits when a top-k cut was just made (the rest is masked),
+    which already hold the nucleus."""
     log_z = tf.reduce_logsumexp(logits, axis=-1, keepdims=True)
 
     def threshold(sorted_logits):
@@ -155,8 +177,9 @@ def top_p_filter(logits, p, candidates: int = 256):
         kept = tf.where(before < p, sorted_logits, tf.float32.max)
         return tf.reduce_min(kept, axis=-1, keepdims=True), tf.reduce_sum(probs, axis=-1)
 
-    k = min(candidates, int(logits.shape[-1]))
-    cut, mass = threshold(tf.math.top_k(logits, k=k, sorted=True).values)
+    if top_values is None:
+        top_values = tf.math.top_k(logits, k=min(candidates, int(logits.shape[-1])), sorted=True).values
+    cut, mass = threshold(top_values)
     cut = tf.cond(tf.reduce_all(mass >= p), lambda: cut,
                   lambda: threshold(tf.sort(logits, axis=-1, direction="DESCENDING"))[0])
     return tf.where(logits < cut, NEG_INF, logits)
@@ -200,9 +223,7 @@ class Decoder:
         opens_line[[tok.comma, tok.period, tok.bos, *tok.form_ids]] = True
         is_eos = np.zeros(v, bool)
         is_eos[tok.eos] = True
-        if corpus_lines is None:
-            corpus_lines = np.array([-1], np.int64)
-        return {
+        return {**corpus_tables(corpus_lines),
             "opens_line": tf.constant(opens_line),
             "not_line_opener": tf.constant(punct_or_end),
             "is_line_mark": tf.constant(line_mark),
@@ -211,8 +232,6 @@ class Decoder:
             "period": tf.constant(tok.period, tf.int32),
             "group_members": tf.constant(group_members, tf.bool),
             "group_members_t": tf.constant(group_members.T, tf.float32),
-            "corpus_lines": tf.constant(np.sort(corpus_lines).astype(np.int64)),
-            "vocab_ids": tf.range(v, dtype=tf.int64),
         }
 
     def step(self, token, states):
@@ -272,10 +291,11 @@ class Decoder:
                     chosen = tf.argmax(logits, axis=-1, output_type=tf.int32)
                 else:
                     logits = logits / temperature
+                    top_values = None
                     if use_top_k:
-                        logits = top_k_filter(logits, top_k)
+                        logits, top_values = top_k_filter(logits, top_k)
                     if use_top_p:
-                        logits = top_p_filter(logits, top_p)
+                        logits = top_p_filter(logits, top_p, top_values=top_values)
                     # Gumbel-max with counter-based noise: row b's noise depends only on
                     # (seed, step, b), so a poem does not change with the batch size.
                     u = tf.random.stateless_uniform(tf.shape(logits), seed=tf.stack([seed, t]),

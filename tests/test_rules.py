@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from poetgen.sampler import (
     NEG_INF,
+    corpus_tables,
     extend_hash,
     line_hash,
     rule_end_after_period,
@@ -67,8 +68,8 @@ def test_no_repeat_blocks_characters_at_the_limit():
 
 
 def test_no_copy_blocks_a_completing_character_and_a_closing_mark():
-    corpus = np.sort(np.array([line_hash([4, 5]), line_hash([5])], np.int64))
-    tables = {**TABLES, "corpus_lines": tf.constant(corpus)}
+    corpus = np.array([[line_hash([4]), 5], [line_hash([]), 5]], np.int64)  # the lines "4 5" and "5"
+    tables = {**TABLES, **corpus_tables(corpus)}
     h4 = extend_hash(np.int64(0), np.int64(4))
     ctx = {
         "line_hash": tf.constant([h4, h4], tf.int64),
@@ -91,3 +92,17 @@ def test_hash_is_the_same_in_numpy_and_tensorflow():
     for t in ids:
         h = extend_hash(h, tf.constant(t, tf.int64))
     assert int(h) == line_hash(ids)
+
+
+def test_no_copy_blocks_every_completion_of_the_line_so_far_and_only_at_line_ends():
+    four = line_hash([4])
+    corpus = np.array([[four, 5], [four, 4], [line_hash([5]), 4], [four, 5]], np.int64)
+    tables = {**TABLES, **corpus_tables(corpus)}
+    h4 = extend_hash(np.int64(0), np.int64(4))
+    h5 = extend_hash(np.int64(0), np.int64(5))
+    ctx = {"line_hash": tf.constant([h4, h5, h4], tf.int64), "line_len": tf.constant([1, 1, 1]),
+           "line_end": tf.constant([True, True, False])}
+    out = allowed(rule_no_copy(tables)(flat(3), ctx))
+    assert out[0][4:] == [False, False]  # "4 4" and "4 5" are both corpus lines
+    assert out[1][4:] == [False, True]  # after "5" only "5 4" is
+    assert out[2][4:] == [True, True]

@@ -74,7 +74,7 @@ def test_score_is_the_mean_log_probability_per_character(tiny_poet):
 
 def test_top_k_and_top_p_filters():
     logits = tf.constant([[1.0, 3.0, 2.0, 0.0]])
-    assert (top_k_filter(logits, 2).numpy() > NEG_INF / 2).tolist() == [[False, True, True, False]]
+    assert (top_k_filter(logits, 2)[0].numpy() > NEG_INF / 2).tolist() == [[False, True, True, False]]
     probs = tf.nn.softmax(logits).numpy()[0]  # ~ .09 .64 .24 .03
     kept = top_p_filter(logits, 0.7).numpy() > NEG_INF / 2
     assert kept.tolist() == [[False, True, True, False]]
@@ -86,6 +86,9 @@ def test_top_k_and_top_p_filters():
 def test_top_p_shortcut_equals_a_full_sort(scale):
     logits = tf.constant(np.random.default_rng(0).normal(size=(6, 500)) * scale, tf.float32)
     fast = top_p_filter(logits, 0.9, candidates=64).numpy() > NEG_INF / 2
+    cut, values = top_k_filter(logits, 64)
+    after_top_k = top_p_filter(cut, 0.9, top_values=values).numpy() > NEG_INF / 2
+    assert (after_top_k == (top_p_filter(cut, 0.9, candidates=500).numpy() > NEG_INF / 2)).all()
     full = top_p_filter(logits, 0.9, candidates=500).numpy() > NEG_INF / 2
     assert (fast == full).all()
     probs = tf.nn.softmax(logits).numpy()
