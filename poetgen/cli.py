@@ -22,18 +22,25 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from .train import TrainConfig, export, train
+    from .train import TrainConfig, export, make_strategy, train
 
+    # First: a multi-worker strategy must be set up before TensorFlow runs anything.
+    strategy = make_strategy(args.strategy, args.cpu_devices)
     cfg = TrainConfig(
         batch_size=args.batch_size, learning_rate=args.lr, clipnorm=args.clipnorm,
         epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, patience=args.patience,
         max_len=args.max_len, min_count=args.min_count, seed=args.seed, max_minutes=args.max_minutes,
+        checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints,
     )
     model_cfg = dict(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers,
                      proj_dim=args.proj_dim, dropout=args.dropout)
     run = Path(args.run) if "/" in args.run else DEFAULT_RUNS / args.run
     print(f"run directory: {run}", flush=True)
-    train(args.corpus, run, model_cfg, cfg, resume=args.resume, limit_poems=args.limit_poems)
+    state = train(args.corpus, run, model_cfg, cfg, resume=args.resume, limit_poems=args.limit_poems,
+                  strategy=strategy, verbose=args.verbose)
+    print(f"finished at epoch {state['epoch']}, step {state['steps']}"
+          + (f" ({state['stopped']})" if state.get("stopped") else "")
+          + f"; weights sha256 {state['weights_sha256']}", flush=True)
     if args.out:
         metrics = export(run, args.out)
         print(f"model written to {args.out}: validation character perplexity "
@@ -133,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model (resumable) and optionally export it")
     p.add_argument("--corpus", default="corpus")
     p.add_argument("--run", default="default", help="run name under ~/.cache/poetgen/runs, or a path")
-    p.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run as it was configured, even past an early stop (the same "
+                        "command continues a run anyway)")
     p.add_argument("--out", help="export the best checkpoint to this model directory at the end")
     p.add_argument("--embed-dim", type=int, default=256)
     p.add_argument("--hidden", type=int, default=512)
@@ -150,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop cleanly after this long")
+    p.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
+    p.add_argument("--keep-checkpoints", type=int, default=3, help="how many checkpoints to keep")
+    p.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"],
+                   help="tf.distribute strategy: one device, all local devices, or workers from TF_CONFIG")
+    p.add_argument("--cpu-devices", type=int, default=0,
+                   help="split the CPU into this many logical devices (to try --strategy mirrored)")
+    p.add_argument("--verbose", type=int, default=None, choices=[0, 1, 2],
+                   help="0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal)")
     p.add_argument("--limit-poems", type=int, default=0, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)
 

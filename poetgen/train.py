@@ -1,9 +1,11 @@
-"""Training: bucketed batches, Adam with clipping, exact validation perplexity each epoch,
-atomic last/best checkpoints in a run directory, resume, and export to a model directory."""
+"""Training: bucketed batches, Adam with clipping, a custom loop under any tf.distribute
+strategy (one device, mirrored devices, several workers), exact validation perplexity each
+epoch, checkpoints that a killed run resumes from exactly, and export to a model directory."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -40,6 +42,8 @@ class TrainConfig:
     min_count: int = 3  # rarer characters become <unk>
     seed: int = 1
     max_minutes: float = 0.0  # stop cleanly after this much training time (0: no limit)
+    checkpoint_every: int = 50  # steps between checkpoints (0: at epoch ends only)
+    keep_checkpoints: int = 3
 
 
 # ---------------------------------------------------------------------------- data
@@ -89,91 +93,226 @@ def batches_from(seqs: list[np.ndarray], batch_size: int, seed: int, start_step:
             step += 1
 
 
-@keras.saving.register_keras_serializable(package="poetgen", name="masked_loss")
-def masked_loss(targets, logits):
-    """Mean cross-entropy over real tokens: padding (id 0) neither counts nor dilutes the mean."""
-    targets = tf.cast(targets, tf.int32)
-    mask = tf.cast(tf.not_equal(targets, PAD_ID), logits.dtype)
-    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-    return tf.reduce_sum(ce * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+def token_loss_sum(targets, logits):
+    """Summed cross-entropy over real tokens: the caller divides by the global token count, so
+    the mean is exact whichever way a batch is split across replicas or workers."""
+    mask = tf.cast(tf.not_equal(targets, PAD_ID), tf.float32)
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=tf.cast(logits, tf.float32))
+    return tf.reduce_sum(ce * mask)
+
+
+# ---------------------------------------------------------------------------- distribution
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def make_strategy(name: str = "default", cpu_devices: int = 0) -> tf.distribute.Strategy:
+    """The tf.distribute strategy to train under. `cpu_devices` splits the CPU into that many
+    logical devices (to try `mirrored` without GPUs); it must run before TensorFlow starts."""
+    if name not in STRATEGIES:
+        raise PoetgenError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+    if cpu_devices > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        try:
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
+        except RuntimeError:
+            raise PoetgenError("--cpu-devices must be set before TensorFlow starts (use a new process)") from None
+    if name == "mirrored":
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
+            d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise PoetgenError("--strategy multiworker needs TF_CONFIG describing the cluster (see the README)")
+        try:
+            config = json.loads(os.environ["TF_CONFIG"])
+            config["cluster"], config["task"]["type"], config["task"]["index"]
+        except (ValueError, KeyError, TypeError):
+            raise PoetgenError("TF_CONFIG is not valid: it needs 'cluster' and 'task' {type, index}") from None
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def worker_role(strategy: tf.distribute.Strategy) -> tuple[bool, int]:
+    """(is this the chief, worker index). Only the chief writes checkpoints, logs and models."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True, 0
+    kind, index = resolver.task_type, resolver.task_id or 0
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return kind == "chief" or (kind == "worker" and index == 0 and not has_chief), index
+
+
+def split_rows(batch: np.ndarray, replicas: int) -> list[np.ndarray]:
+    """A global batch cut into one slice per replica; too few rows are topped up with padding
+    rows, which carry no loss."""
+    if len(batch) < replicas:
+        filler = np.full((replicas - len(batch), batch.shape[1]), PAD_ID, batch.dtype)
+        batch = np.concatenate([batch, filler])
+    return np.array_split(batch, replicas)
+
+
+class StopSignals:
+    """SIGINT and SIGTERM ask the loop to stop after the current step and save a checkpoint."""
+
+    def __init__(self):
+        self.received: str | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._note)
+        return self
+
+    def _note(self, signum, frame):
+        import signal
+
+        self.received = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class TrainingInterrupted(PoetgenError):
+    """Training stopped on a signal after saving a checkpoint."""
+
+
+class CheckpointError(PoetgenError):
+    """No usable checkpoint, or one from another model or vocabulary."""
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+def fingerprint(model_config: ModelConfig, tokenizer: Tokenizer) -> str:
+    blob = json.dumps({"model": asdict(model_config), "vocab": tokenizer.tokens}, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Checkpoints:
+    """Weights, optimizer state, step, dropout RNG state and the run's own state (history,
+    early stopping) in one tf.train.Checkpoint, the last `keep` of them kept.
+
+    The data position is the step: batches are a pure function of (seed, step). TensorFlow
+    writes each checkpoint to a temporary name and renames it, and the index of checkpoints
+    is replaced atomically, so a kill during a save leaves the previous one in charge."""
+
+    FINGERPRINT_KEY = "fingerprint/.ATTRIBUTES/VARIABLE_VALUE"
+
+    def __init__(self, run_dir: Path, model, optimizer, print_: str, keep: int, chief: bool, worker: int):
+        self.directory = run_dir / "checkpoints"
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.state = tf.Variable("{}", dtype=tf.string, trainable=False)
+        self.fingerprint = print_
+        self.checkpoint = tf.train.Checkpoint(
+            model=model, optimizer=optimizer, step=self.step, state=self.state,
+            fingerprint=tf.Variable(print_, dtype=tf.string, trainable=False),
+            # Dropout's seed generators are not reachable from the optimizer's variables.
+            rng=[v.value for v in model.non_trainable_variables],
+        )
+        self.chief, self.scratch = chief, run_dir / f".worker-{worker}-scratch"
+        if chief:
+            self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=keep)
+
+    def save(self, step: int, state: dict) -> None:
+        self.step.assign(step)
+        self.state.assign(json.dumps(state, ensure_ascii=False))
+        if self.chief:
+            self.manager.save(checkpoint_number=step)
+        else:
+            # Every worker must take part in a save (it may run collectives); only the chief's
+            # copy is kept.
+            import shutil
+
+            self.checkpoint.write(str(self.scratch / "ckpt"))
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def restore(self) -> tuple[int, dict] | None:
+        """The newest readable checkpoint's (step, state), falling back past damaged ones."""
+        index = tf.train.get_checkpoint_state(str(self.directory))
+        if index is None:
+            return None
+        paths = list(index.all_model_checkpoint_paths)[::-1]
+        for path in paths:
+            try:
+                found = tf.train.load_checkpoint(path).get_tensor(self.FINGERPRINT_KEY)
+            except Exception as e:  # noqa: BLE001 - a damaged file fails in many ways
+                warn(f"checkpoint {path} is unreadable ({type(e).__name__}); trying the previous one")
+                continue
+            if found.decode() != self.fingerprint:
+                raise CheckpointError(f"{path} was written by a different model or vocabulary: "
+                                      "refusing to load it (choose a new --run)")
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except Exception as e:  # noqa: BLE001 - a damaged file fails in many ways
+                warn(f"checkpoint {path} is damaged ({type(e).__name__}: {str(e)[:120]}); "
+                     "trying the previous one")
+                continue
+            return int(self.step.numpy()), json.loads(self.state.numpy().decode())
+        raise CheckpointError(f"no readable checkpoint in {self.directory}: all {len(paths)} are damaged")
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------- run keeping
 
-class RunKeeper(keras.callbacks.Callback):
-    """Validation, CSV log, loss curve, atomic checkpoints, early stopping and a time budget.
+def end_epoch(model, state: dict, cfg: TrainConfig, valid_seqs, tokenizer: Tokenizer,
+              optimizer) -> tuple[dict, bool]:
+    """Validate, update the history, early stopping and the learning rate. Returns the epoch's
+    log row and whether it improved. Every worker runs this and reaches the same decisions."""
+    val = validation_perplexity(model, valid_seqs, tokenizer)
+    val_loss = math.log(val["token_perplexity"])
+    seconds = state.pop("epoch_seconds", 0.0)
+    tokens = state.pop("epoch_tokens", 0)
+    loss_sum, steps = state.pop("epoch_loss_sum", 0.0), state.pop("epoch_steps", 0)
+    state["epoch"] += 1
+    state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
+    state["tokens_seen"] = state.get("tokens_seen", 0) + tokens
+    lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    row = {
+        "epoch": state["epoch"],
+        "train_loss": round(loss_sum / max(steps, 1), 5),
+        "val_loss": round(val_loss, 5),
+        "val_char_ppl": round(val["char_perplexity"], 3),
+        "val_token_ppl": round(val["token_perplexity"], 3),
+        "learning_rate": lr,
+        "epoch_seconds": round(seconds, 1),
+        "train_hours": round(state["train_seconds"] / 3600, 4),
+        "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
+    }
+    state.setdefault("history", []).append(row)
+    improved = val_loss < state.get("best_val_loss", float("inf")) - 1e-4
+    if improved:
+        state["best_val_loss"], state["best_epoch"], state["wait"] = val_loss, state["epoch"], 0
+        state["best_val"] = val
+    else:
+        state["wait"] = state.get("wait", 0) + 1
+        # Halve the step size on a plateau: the cheapest reliable gain for LSTM LMs.
+        optimizer.learning_rate.assign(lr * 0.5)
+    return row, improved
 
-    One callback, so that every file it writes is consistent with every other after a kill."""
 
-    def __init__(self, run_dir: Path, valid_seqs, tokenizer: Tokenizer, cfg: TrainConfig,
-                 state: dict, tokens_per_epoch: int):
-        super().__init__()
-        self.run_dir, self.valid_seqs, self.tokenizer, self.cfg = run_dir, valid_seqs, tokenizer, cfg
-        self.state = state
-        self.tokens_per_epoch = tokens_per_epoch
-        self.started = time.time()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
-        seconds = time.time() - self.epoch_start
-        val = validation_perplexity(self.model, self.valid_seqs, self.tokenizer)
-        val_loss = math.log(val["token_perplexity"])
-        logs["val_loss"] = val_loss
-        st = self.state
-        st["epoch"] = epoch + 1
-        st["train_seconds"] = st.get("train_seconds", 0.0) + seconds
-        st["tokens_seen"] = st.get("tokens_seen", 0) + self.tokens_per_epoch
-        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": round(float(logs.get("loss", float("nan"))), 5),
-            "val_loss": round(val_loss, 5),
-            "val_char_ppl": round(val["char_perplexity"], 3),
-            "val_token_ppl": round(val["token_perplexity"], 3),
-            "learning_rate": lr,
-            "epoch_seconds": round(seconds, 1),
-            "train_hours": round(st["train_seconds"] / 3600, 4),
-            "tokens_per_s": round(self.tokens_per_epoch / max(seconds, 1e-9), 1),
-        }
-        st.setdefault("history", []).append(row)
-        improved = val_loss < st.get("best_val_loss", float("inf")) - 1e-4
-        if improved:
-            st["best_val_loss"], st["best_epoch"], st["wait"] = val_loss, epoch + 1, 0
-            st["best_val"] = val
-            self._save("best.keras")
-        else:
-            st["wait"] = st.get("wait", 0) + 1
-            # Halve the step size on a plateau: the cheapest reliable gain for LSTM LMs.
-            self.model.optimizer.learning_rate.assign(lr * 0.5)
-        self._save("last.keras")
-        atomic_write_json(self.run_dir / "state.json", st)
-        self._write_log()
-        print(f"epoch {epoch + 1}: loss {row['train_loss']:.4f} val_loss {val_loss:.4f} "
-              f"val char ppl {val['char_perplexity']:.1f} ({row['tokens_per_s']:.0f} tokens/s)"
-              + (" *best*" if improved else ""), flush=True)
-        if st["wait"] >= self.cfg.patience:
-            print(f"early stop: no improvement for {st['wait']} epochs", flush=True)
-            self.model.stop_training = True
-        if self.cfg.max_minutes and time.time() - self.started > self.cfg.max_minutes * 60:
-            print(f"time budget of {self.cfg.max_minutes} minutes used: stopping", flush=True)
-            self.model.stop_training = True
-
-    def _save(self, name: str) -> None:
-        tmp = self.run_dir / f".{name}.tmp.keras"
-        self.model.save(tmp)
-        os.replace(tmp, self.run_dir / name)
-
-    def _write_log(self) -> None:
-        history = self.state["history"]
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
-        atomic_write_text(self.run_dir / "log.csv", buf.getvalue())
-        atomic_write_bytes(self.run_dir / "loss.png", loss_curve_png(history))
+def write_run_files(run_dir: Path, model, state: dict, improved: bool) -> None:
+    if improved:
+        tmp = run_dir / ".best.tmp.keras"
+        model.save(tmp)
+        os.replace(tmp, run_dir / "best.keras")
+    atomic_write_json(run_dir / "state.json", state)
+    history = state["history"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(run_dir / "log.csv", buf.getvalue())
+    atomic_write_bytes(run_dir / "loss.png", loss_curve_png(history))
 
 
 def loss_curve_png(history: list[dict]) -> bytes:
@@ -201,60 +340,154 @@ def loss_curve_png(history: list[dict]) -> bytes:
 
 def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = None,
           train_cfg: TrainConfig | None = None, resume: bool = False, verbose: int | None = None,
-          limit_poems: int = 0) -> dict:
-    """Train in `run_dir` (created, or continued with resume=True). Returns the run state."""
+          limit_poems: int = 0, strategy: tf.distribute.Strategy | None = None) -> dict:
+    """Train in `run_dir`, or continue the run there from its newest checkpoint when it holds
+    one of the same configuration (the same command continues; resume=True insists on it).
+    Returns the run state."""
     run_dir = Path(run_dir)
     cfg = train_cfg or TrainConfig()
+    strategy = strategy or tf.distribute.get_strategy()
+    chief, worker = worker_role(strategy)
+    replicas = strategy.num_replicas_in_sync
     train_rows = load_split(corpus_dir, "train")
     valid_rows = load_split(corpus_dir, "valid")
     if limit_poems:
         train_rows, valid_rows = train_rows[:limit_poems], valid_rows[: max(8, limit_poems // 10)]
 
-    state_path = run_dir / "state.json"
-    if resume:
-        if not state_path.is_file() or not (run_dir / "last.keras").is_file():
-            raise PoetgenError(f"nothing to resume in {run_dir}: no state.json and last.keras")
-        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    config_path = run_dir / "config.json"
+    if config_path.is_file():
+        saved = json.loads(config_path.read_text(encoding="utf-8"))
+        if not resume:
+            asked = {"model": {**saved["model"], **(model_cfg or {})}, "train": asdict(cfg)}
+            unchanged = ("epochs", "max_minutes")
+            differs = asked["model"] != saved["model"] or any(
+                asked["train"][k] != saved["train"].get(k) for k in asked["train"] if k not in unchanged)
+            if differs:
+                raise PoetgenError(f"{run_dir} already holds a run with another configuration: "
+                                   "pass --resume to continue it as it was, or choose a new --run")
         cfg = TrainConfig(**{**saved["train"], "epochs": cfg.epochs, "max_minutes": cfg.max_minutes})
         model_config = ModelConfig.from_dict(saved["model"])
         tokenizer = Tokenizer.load(run_dir / "vocab.json")
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        keras.utils.set_random_seed(cfg.seed + state["epoch"])
-        model = keras.saving.load_model(run_dir / "last.keras", compile=True, safe_mode=True)
+    elif resume:
+        raise PoetgenError(f"nothing to resume in {run_dir}: no config.json and checkpoints")
     else:
-        if state_path.exists():
-            raise PoetgenError(f"{run_dir} already holds a run: pass --resume, or choose a new --run")
-        keras.utils.set_random_seed(cfg.seed)
         tokenizer = Tokenizer.build((r["text"] for r in train_rows), min_count=cfg.min_count)
         model_config = ModelConfig(vocab_size=len(tokenizer), **(model_cfg or {}))
-        run_dir.mkdir(parents=True, exist_ok=True)
-        tokenizer.save(run_dir / "vocab.json")
-        atomic_write_json(run_dir / "config.json", {"model": asdict(model_config), "train": asdict(cfg)})
-        state = {"epoch": 0, "corpus_sha256": corpus_hash(corpus_dir), "command": " ".join(sys.argv)}
+        if chief:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            tokenizer.save(run_dir / "vocab.json")
+            atomic_write_json(config_path, {"model": asdict(model_config), "train": asdict(cfg)})
+
+    keras.utils.set_random_seed(cfg.seed)
+    with strategy.scope():
         model = build_model(model_config)
-        model.compile(
-            optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm),
-            loss=masked_loss,
-        )
+        optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm)
+        optimizer.build(model.trainable_variables)
+    checkpoints = Checkpoints(run_dir, model, optimizer, fingerprint(model_config, tokenizer),
+                              cfg.keep_checkpoints, chief, worker)
+    restored = checkpoints.restore()
+    if restored:
+        step, state = restored
+        if resume:
+            state.pop("stopped", None)  # an explicit --resume continues past an early stop
+    elif resume:
+        raise PoetgenError(f"nothing to resume in {run_dir}: no checkpoint")
+    else:
+        step, state = 0, {"epoch": 0, "corpus_sha256": corpus_hash(corpus_dir), "command": " ".join(sys.argv)}
 
     train_seqs = encode_corpus(train_rows, tokenizer, cfg.max_len)
     valid_seqs = [np.asarray(tokenizer.encode(r["text"], form=r["form"]), np.int32) for r in valid_rows]
-    per_pass = math.ceil(len(train_seqs) / cfg.batch_size)
-    steps = cfg.steps_per_epoch or per_pass
-    tokens_per_epoch = int(sum(len(s) - 1 for s in train_seqs) * steps / per_pass)
-    start_step = state["epoch"] * steps
+    global_batch = cfg.batch_size * replicas
+    per_pass = math.ceil(len(train_seqs) / global_batch)
+    steps_per_epoch = cfg.steps_per_epoch or per_pass
+    batches = batches_from(train_seqs, global_batch, cfg.seed, step, tokenizer.pad)
 
-    data = tf.data.Dataset.from_generator(
-        lambda: batches_from(train_seqs, cfg.batch_size, cfg.seed, start_step, tokenizer.pad),
-        output_signature=(tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.int32)),
-    ).prefetch(4)
-    keeper = RunKeeper(run_dir, valid_seqs, tokenizer, cfg, state, tokens_per_epoch)
+    def replica_step(inputs, targets, total_tokens):
+        with tf.GradientTape() as tape:
+            loss = token_loss_sum(targets, model(inputs, training=True)) / total_tokens
+        return tape.gradient(loss, model.trainable_variables), loss
+
+    @tf.function(reduce_retracing=True)
+    def train_step(inputs, targets, total_tokens):
+        grads, loss = strategy.run(replica_step, args=(inputs, targets, total_tokens))
+        # Summed across replicas before clipping, so clipping sees the whole batch's gradient
+        # exactly as a single device would.
+        grads = [strategy.reduce(tf.distribute.ReduceOp.SUM, g, axis=None) for g in grads]
+        optimizer.apply(grads, model.trainable_variables)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+
+    def distribute(array: np.ndarray):
+        parts = split_rows(array, replicas)
+        return strategy.experimental_distribute_values_from_function(
+            lambda ctx: tf.constant(parts[ctx.replica_id_in_sync_group]))
+
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    if state["epoch"] < cfg.epochs:
-        model.fit(data, epochs=cfg.epochs, initial_epoch=state["epoch"], steps_per_epoch=steps,
-                  callbacks=[keeper], verbose=verbose)
+    verbose = verbose if chief else 0
+    if verbose:
+        print(f"{type(strategy).__name__} over {replicas} replica(s): global batch {global_batch}, "
+              f"{steps_per_epoch} steps per epoch, starting at step {step}", flush=True)
+    every = cfg.checkpoint_every or steps_per_epoch
+    started = time.time()
+    with StopSignals() as signals:
+        while state["epoch"] < cfg.epochs and not state.get("stopped"):
+            position = step - state["epoch"] * steps_per_epoch
+            bar = keras.utils.Progbar(steps_per_epoch, verbose=verbose) if verbose == 1 else None
+            while position < steps_per_epoch:
+                inputs, targets = next(batches)
+                tick = time.time()
+                tokens = int(np.count_nonzero(targets != tokenizer.pad))
+                loss = float(train_step(distribute(inputs), distribute(targets), tf.constant(float(max(tokens, 1)))))
+                step, position = step + 1, position + 1
+                state["epoch_seconds"] = state.get("epoch_seconds", 0.0) + time.time() - tick
+                state["epoch_tokens"] = state.get("epoch_tokens", 0) + tokens
+                state["epoch_loss_sum"] = state.get("epoch_loss_sum", 0.0) + loss
+                state["epoch_steps"] = state.get("epoch_steps", 0) + 1
+                if bar:
+                    bar.update(position, [("loss", loss)])
+                if position < steps_per_epoch and step % every == 0:
+                    checkpoints.save(step, state)
+                stop = agree(strategy, signals.received is not None)
+                if stop:
+                    checkpoints.save(step, state)
+                    raise TrainingInterrupted(f"training stopped by {signals.received or 'another worker'} "
+                                              f"at step {step}: checkpoint saved; run the same command "
+                                              "again to continue")
+            row, improved = end_epoch(model, state, cfg, valid_seqs, tokenizer, optimizer)
+            if state["wait"] >= cfg.patience:
+                print(f"early stop: no improvement for {state['wait']} epochs", flush=True)
+                state["stopped"] = "early stop"
+            out_of_time = cfg.max_minutes and agree(strategy, time.time() - started > cfg.max_minutes * 60)
+            # Run files first: a kill before the checkpoint below only repeats this epoch's end.
+            if chief:
+                write_run_files(run_dir, model, state, improved)
+                print(f"epoch {row['epoch']}: step {step} loss {row['train_loss']:.4f} "
+                      f"val_loss {row['val_loss']:.4f} val char ppl {row['val_char_ppl']:.1f} "
+                      f"({row['tokens_per_s']:.0f} tokens/s)" + (" *best*" if improved else ""), flush=True)
+            checkpoints.save(step, state)
+            if out_of_time:
+                print(f"time budget of {cfg.max_minutes} minutes used: stopping (the same command "
+                      "continues)", flush=True)
+                break
+    state["steps"] = step
+    state["weights_sha256"] = weights_digest(model)
     return state
+
+
+def weights_digest(model) -> str:
+    """Identifies trained weights: workers of one run must agree on it bit for bit."""
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def agree(strategy: tf.distribute.Strategy, flag: bool) -> bool:
+    """True on every worker if it is true on any: workers must stop together or hang."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return flag
+    votes = strategy.run(lambda: tf.constant(1.0 if flag else 0.0))
+    return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, votes, axis=None).numpy() > 0)
 
 
 def export(run_dir: str | Path, model_dir: str | Path, command: str | None = None) -> dict:
