@@ -196,7 +196,7 @@ class Poet:
         emb = self.decoder.embedding.numpy()
         return emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9)
 
-    def theme_bias(self, keywords: list[str], strength: float = 2.5) -> np.ndarray:
+    def theme_bias(self, keywords: list[str], strength: float = 3.0) -> np.ndarray:
         """A logit bias toward the keyword characters and, more gently, their nearest
         neighbours in the model's embedding space (characters used in the same contexts)."""
         ids = sorted({self.tokenizer.index[ch] for word in keywords for ch in word})

@@ -55,6 +55,14 @@ def apply_mask(logits, allowed):
     return tf.where(allowed, logits, NEG_INF)
 
 
+def fade_theme_bias(bias, counts, after: float = 0.4):
+    """The theme pulls hard until one of its keyword characters (those with the row's largest
+    bias) is written, then gently: every themed poem shows its theme without drowning in it."""
+    keyword = tf.logical_and(tf.equal(bias, tf.reduce_max(bias, axis=1, keepdims=True)), bias > 0)
+    seen = tf.reduce_any(tf.logical_and(keyword, counts > 0), axis=1, keepdims=True)
+    return tf.where(seen, bias * after, bias)
+
+
 def rule_line_start(tables):
     """After a line mark or the form token a line begins: no punctuation, no end."""
     def rule(logits, ctx):
@@ -281,7 +289,7 @@ class Decoder:
                 logits, lstm = self.step(prev, state["lstm"])
                 raw = tf.nn.log_softmax(logits)
                 if has_bias:
-                    logits = logits + bias
+                    logits = logits + fade_theme_bias(bias, state["counts"])
                 logits = apply_mask(logits, tf.gather(masks, mask_id[:, t]))
                 ctx = {**state, "rhyme_at": rhyme_at[:, t], "line_end": line_end[:, t],
                        "repeat_limit": repeat_limit}

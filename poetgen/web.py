@@ -265,5 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("POETGEN_PORT", 7860)))
     args = parser.parse_args(argv)
     poet = Poet.load(args.model)
+    app = launch(poet, args.host, args.port, prevent_thread_lock=True)
+    # The page answers at once; the decoding loops compile behind it, so a visitor in the first
+    # seconds waits for the compilation of one loop at most, not of all of them.
     poet.warm_up()
-    launch(poet, args.host, args.port)
+    print("warm: every decoding loop is compiled", flush=True)
+    app.block_thread()

@@ -7,6 +7,7 @@ from poetgen.sampler import (
     NEG_INF,
     corpus_tables,
     extend_hash,
+    fade_theme_bias,
     line_hash,
     rule_end_after_period,
     rule_line_start,
@@ -106,3 +107,13 @@ def test_no_copy_blocks_every_completion_of_the_line_so_far_and_only_at_line_end
     assert out[0][4:] == [False, False]  # "4 4" and "4 5" are both corpus lines
     assert out[1][4:] == [False, True]  # after "5" only "5 4" is
     assert out[2][4:] == [True, True]
+
+
+def test_theme_bias_fades_once_a_keyword_is_written():
+    # token 4 is the keyword (largest bias), token 5 a neighbour; row 1 has written token 4
+    bias = tf.constant([[0, 0, 0, 0, 3.0, 1.2], [0, 0, 0, 0, 3.0, 1.2], [0] * 6], tf.float32)
+    counts = tf.constant([[0, 0, 0, 0, 0, 2], [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 1, 0]], tf.int32)
+    out = fade_theme_bias(bias, counts, after=0.5).numpy()
+    np.testing.assert_allclose(out[0], [0, 0, 0, 0, 3.0, 1.2])  # a neighbour is not the keyword
+    np.testing.assert_allclose(out[1], [0, 0, 0, 0, 1.5, 0.6])
+    np.testing.assert_allclose(out[2], [0] * 6)  # no theme: nothing to fade or add
