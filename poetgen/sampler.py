@@ -55,12 +55,18 @@ def apply_mask(logits, allowed):
     return tf.where(allowed, logits, NEG_INF)
 
 
-def fade_theme_bias(bias, counts, after: float = 0.4):
-    """The theme pulls hard until one of its keyword characters (those with the row's largest
-    bias) is written, then gently: every themed poem shows its theme without drowning in it."""
-    keyword = tf.logical_and(tf.equal(bias, tf.reduce_max(bias, axis=1, keepdims=True)), bias > 0)
-    seen = tf.reduce_any(tf.logical_and(keyword, counts > 0), axis=1, keepdims=True)
-    return tf.where(seen, bias * after, bias)
+THEME_FADE = 0.4
+
+
+def theme_keyword_mask(bias):
+    """The theme's keyword characters: those carrying the row's largest bias."""
+    return tf.logical_and(tf.equal(bias, tf.reduce_max(bias, axis=1, keepdims=True)), bias > 0)
+
+
+def theme_bias_now(bias, faded, seen):
+    """The theme pulls hard until one of its keywords is written, then gently (`faded`): every
+    themed poem shows its theme without drowning in it."""
+    return tf.where(seen[:, None], faded, bias)
 
 
 def rule_line_start(tables):
@@ -279,7 +285,10 @@ class Decoder:
                 "line_len": tf.zeros([batch], tf.int32),
                 "tokens": tf.TensorArray(tf.int32, size=length),
                 "logprobs": tf.TensorArray(tf.float32, size=length),
+                "theme_seen": tf.zeros([batch], tf.bool),
             }
+            if has_bias:  # constant over the loop: computed once
+                keyword, faded = theme_keyword_mask(bias), bias * THEME_FADE
 
             def cond(state):
                 return tf.logical_not(tf.reduce_all(state["done"]))
@@ -289,7 +298,7 @@ class Decoder:
                 logits, lstm = self.step(prev, state["lstm"])
                 raw = tf.nn.log_softmax(logits)
                 if has_bias:
-                    logits = logits + fade_theme_bias(bias, state["counts"])
+                    logits = logits + theme_bias_now(bias, faded, state["theme_seen"])
                 logits = apply_mask(logits, tf.gather(masks, mask_id[:, t]))
                 ctx = {**state, "rhyme_at": rhyme_at[:, t], "line_end": line_end[:, t],
                        "repeat_limit": repeat_limit}
@@ -322,11 +331,15 @@ class Decoder:
                     is_char, tf.int32)[:, None]
                 new_hash = tf.where(is_char, extend_hash(state["line_hash"], tf.cast(token, tf.int64)), 0)
                 new_len = tf.where(is_char, state["line_len"] + 1, 0)
+                theme_seen = state["theme_seen"]
+                if has_bias:
+                    theme_seen = tf.logical_or(theme_seen, tf.gather(keyword, token, batch_dims=1))
                 done = tf.logical_or(state["done"], tf.equal(token, tok.eos))
                 done = tf.logical_or(done, t + 1 >= length)
                 return ({
                     "t": t + 1, "prev": token, "done": done, "lstm": lstm, "counts": counts,
                     "groups": new_groups, "line_hash": new_hash, "line_len": new_len,
+                    "theme_seen": theme_seen,
                     "tokens": state["tokens"].write(t, token),
                     "logprobs": state["logprobs"].write(t, tf.where(state["done"], 0.0,
                                                                     tf.gather(raw, token, batch_dims=1))),

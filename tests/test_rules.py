@@ -7,13 +7,14 @@ from poetgen.sampler import (
     NEG_INF,
     corpus_tables,
     extend_hash,
-    fade_theme_bias,
     line_hash,
     rule_end_after_period,
     rule_line_start,
     rule_no_copy,
     rule_no_repeat,
     rule_rhyme,
+    theme_bias_now,
+    theme_keyword_mask,
 )
 
 V = 6  # 0 pad, 1 '，', 2 '。', 3 <eos>, 4 and 5 characters
@@ -110,10 +111,12 @@ def test_no_copy_blocks_every_completion_of_the_line_so_far_and_only_at_line_end
 
 
 def test_theme_bias_fades_once_a_keyword_is_written():
-    # token 4 is the keyword (largest bias), token 5 a neighbour; row 1 has written token 4
+    # token 4 is the keyword (largest bias), token 5 a neighbour; the last row has no theme
     bias = tf.constant([[0, 0, 0, 0, 3.0, 1.2], [0, 0, 0, 0, 3.0, 1.2], [0] * 6], tf.float32)
-    counts = tf.constant([[0, 0, 0, 0, 0, 2], [0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 1, 0]], tf.int32)
-    out = fade_theme_bias(bias, counts, after=0.5).numpy()
-    np.testing.assert_allclose(out[0], [0, 0, 0, 0, 3.0, 1.2])  # a neighbour is not the keyword
+    keyword = theme_keyword_mask(bias).numpy()
+    assert keyword.tolist() == [[False] * 4 + [True, False]] * 2 + [[False] * 6]
+    seen = tf.constant([False, True, True])
+    out = theme_bias_now(bias, bias * 0.5, seen).numpy()
+    np.testing.assert_allclose(out[0], [0, 0, 0, 0, 3.0, 1.2])  # not yet written: full pull
     np.testing.assert_allclose(out[1], [0, 0, 0, 0, 1.5, 0.6])
-    np.testing.assert_allclose(out[2], [0] * 6)  # no theme: nothing to fade or add
+    np.testing.assert_allclose(out[2], [0] * 6)
