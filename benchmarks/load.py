@@ -3,7 +3,8 @@ the page answers, one client's 七绝 round trips, then 16 concurrent clients x 
 
     python -m benchmarks.load [--port 7871] [--clients 16] [--requests 10] [--json]
 
-Prints page-ready seconds, p50/p95 latency (ms) with one client and under load, errors, and
+Prints page-ready seconds, p50/p95 latency (ms) with one client and under load, errors, the
+same load on /check (the cost of Gradio and its client with almost no work behind them), and
 the server's resident memory (now and peak).
 """
 
@@ -15,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +25,7 @@ from pathlib import Path
 from gradio_client import Client
 
 REPO = Path(__file__).resolve().parent.parent
+CHECKED = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
 
 
 def qijue_args(seed: int) -> list:
@@ -67,10 +70,21 @@ def main() -> None:
     args = parser.parse_args()
     url = f"http://127.0.0.1:{args.port}/"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(args.port)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    warm = threading.Event()
+
+    def watch() -> None:
+        for line in proc.stdout:
+            if line.startswith("warm:"):
+                warm.set()
+
+    threading.Thread(target=watch, daemon=True).start()
     try:
         ready_s = wait_ready(url, proc)
+        warm.wait(timeout=120)  # the page answers before its decoding loops are compiled
+        warm_s = time.monotonic() - started
         client = Client(url, verbose=False)
         single = []
         for seed in range(21):
@@ -79,25 +93,33 @@ def main() -> None:
             single.append((time.perf_counter() - start) * 1000)
         single = single[1:]  # the first request warms the client's connection
 
-        def one_client(k: int) -> tuple[list[float], int]:
+        def one_client(k: int, endpoint: str) -> tuple[list[float], int]:
             own = Client(url, verbose=False)
             times, errors = [], 0
             for r in range(args.requests):
+                call = qijue_args(1000 + k * args.requests + r) if endpoint == "/write" else [CHECKED]
                 start = time.perf_counter()
                 try:
-                    own.predict(*qijue_args(1000 + k * args.requests + r), api_name="/write")
+                    own.predict(*call, api_name=endpoint)
                     times.append((time.perf_counter() - start) * 1000)
                 except Exception:  # noqa: BLE001 - every failure counts as an error
                     errors += 1
             return times, errors
 
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as pool:
-            results = list(pool.map(one_client, range(args.clients)))
-        wall = time.perf_counter() - start
+        def load(endpoint: str) -> tuple[list, float]:
+            start = time.perf_counter()
+            with ThreadPoolExecutor(args.clients) as pool:
+                results = list(pool.map(one_client, range(args.clients), [endpoint] * args.clients))
+            return results, time.perf_counter() - start
+
+        results, wall = load("/write")
         loaded = [t for times, _ in results for t in times]
+        # The same load on /check (about 1 ms of work): what Gradio and its client cost alone.
+        floor_results, floor_wall = load("/check")
+        floor = [t for times, _ in floor_results for t in times]
         report = {
             "page_ready_s": round(ready_s, 1),
+            "all_loops_compiled_s": round(warm_s, 1),
             "single_client_ms": {"p50": round(statistics.median(single)), "p95": round(percentile(single, 0.95))},
             "load": {
                 "clients": args.clients, "requests_each": args.requests,
@@ -105,6 +127,12 @@ def main() -> None:
                 "p50_ms": round(statistics.median(loaded)) if loaded else None,
                 "p95_ms": round(percentile(loaded, 0.95)) if loaded else None,
                 "requests_per_s": round(len(loaded) / wall, 1),
+            },
+            "same_load_on_check": {
+                "errors": sum(e for _, e in floor_results),
+                "p50_ms": round(statistics.median(floor)) if floor else None,
+                "p95_ms": round(percentile(floor, 0.95)) if floor else None,
+                "requests_per_s": round(len(floor) / floor_wall, 1),
             },
             "server_memory": memory_mb(proc.pid),
         }

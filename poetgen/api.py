@@ -11,6 +11,8 @@ import logging
 import os
 import re
 import secrets
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -69,6 +71,18 @@ class Poem:
         return self.text
 
 
+MAX_MERGED_ROWS = 64
+
+
+@dataclass
+class _Waiting:
+    plan: object
+    sampling: Sampling
+    key: tuple
+    result: tuple | None = None
+    error: Exception | None = None
+
+
 class Poet:
     def __init__(self, model, tokenizer, model_dir: Path | None = None, corpus_dir: Path | None = None):
         self.model = model
@@ -78,6 +92,9 @@ class Poet:
         self.table = rhyme_table()
         self.vocab = Vocabulary(tokenizer, self.table)
         self.decoder = Decoder(model, tokenizer, self.vocab.members, self._corpus_lines())
+        self._decoding = threading.Lock()  # one pass at a time: the two cores are shared anyway
+        self._waiting_lock = threading.Lock()
+        self._waiting: list[_Waiting] = []
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, corpus_dir: str | Path | None = None) -> Poet:
@@ -242,7 +259,7 @@ class Poet:
         req, sampling, keywords, script = self._parse(params, seed)
         bias = np.tile(self.theme_bias(keywords), (count, 1)) if keywords else None
         plan = plan_request(self.vocab, req, count, seed, bias)
-        tokens, logprobs = self.decoder.generate(plan, sampling)
+        tokens, logprobs = self._decode(plan, sampling)
         poems = []
         for i, (row, lp) in enumerate(zip(tokens, logprobs)):
             poem = self._poem(row, lp, req.form, script)
@@ -250,6 +267,33 @@ class Poet:
             poem.id = self._make_id(params, seed, i)
             poems.append(poem)
         return poems, tokens
+
+    def _decode(self, plan, sampling: Sampling) -> tuple[np.ndarray, np.ndarray]:
+        """Decode a plan; calls made from several threads at once (a busy web page) are merged
+        into one batched pass where their plans allow, each getting exactly its own tokens."""
+        me = _Waiting(plan, sampling, self.decoder.merge_key(plan, sampling))
+        with self._waiting_lock:
+            self._waiting.append(me)
+        with self._decoding:
+            if me.result is None and me.error is None:
+                with self._waiting_lock:
+                    group, rows = [], 0
+                    for w in list(self._waiting):
+                        if w.key == me.key and (w is me or rows + w.plan.batch <= MAX_MERGED_ROWS):
+                            group.append(w)
+                            rows += w.plan.batch
+                            self._waiting.remove(w)
+                try:
+                    results = self.decoder.generate_many([(w.plan, w.sampling) for w in group])
+                except Exception as e:  # noqa: BLE001 - handed to the caller it belongs to
+                    for w in group:
+                        w.error = e
+                else:
+                    for w, result in zip(group, results):
+                        w.result = result
+        if me.error is not None:
+            raise me.error
+        return me.result
 
     def _parse(self, p: dict, seed: int) -> tuple[Request, Sampling, list[str], str]:
         check_sampling(p["temperature"], p["top_k"], p["top_p"])
@@ -388,7 +432,8 @@ class Poet:
             raise GenerationError(f"k must be from 1 to 50, got {k!r}")
         poem, params, _, row, col = self._locate(poem_id, line, position)
         inputs = np.concatenate([[self.tokenizer.bos], row[:col]]).astype(np.int32)[None]
-        logits = np.asarray(self.model(inputs, training=False))[0, -1].astype(np.float64)
+        with self._decoding:
+            logits = np.asarray(self.model(inputs, training=False))[0, -1].astype(np.float64)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
         probs[~self._allowed(poem, self._tones(params), line, position)] = 0
@@ -425,6 +470,20 @@ class Poet:
         self.write(form="七绝", theme="春", n=1, seed=0)
         self.write(form="七绝", n=1, seed=0, top_k=40, top_p=0.9)
         self.write(n=1, seed=0, max_tokens=16)
+        for form in FORMS:  # the merged loops that a busy page uses
+            self._write_together([dict(form=form, n=1, seed=s) for s in (0, 1)])
+
+    def _write_together(self, asks: list[dict], timeout: float = 120) -> None:
+        """Several write() calls queued behind one pass, so that they run merged."""
+        threads = [threading.Thread(target=self.write, kwargs=ask, daemon=True) for ask in asks]
+        deadline = time.monotonic() + timeout
+        with self._decoding:
+            for thread in threads:
+                thread.start()
+            while len(self._waiting) < len(asks) and time.monotonic() < deadline:
+                time.sleep(0.005)
+        for thread in threads:
+            thread.join(timeout)
 
     # -- checking -----------------------------------------------------------------------
     def check(self, text: str) -> Report:

@@ -266,13 +266,14 @@ class Decoder:
     def zero_states(self, batch):
         return [(tf.zeros([batch, n]), tf.zeros([batch, n])) for n in self.hidden]
 
-    def _loop(self, rules: tuple[str, ...], has_bias: bool, greedy: bool, use_top_k: bool, use_top_p: bool):
+    def _loop(self, rules: tuple[str, ...], has_bias: bool, greedy: bool, use_top_k: bool, use_top_p: bool,
+              merged: bool = False):
         tables = self._tables
         rule_fns = [RULES[name](tables) for name in rules]
         tok = self.tokenizer
 
         def run(forced, mask_id, masks, bias, rhyme_at, groups, line_end, repeat_limit,
-                temperature, top_k, top_p, seed):
+                temperature, top_k, top_p, seeds, row_request, row_index):
             batch, length = tf.shape(forced)[0], tf.shape(forced)[1]
             state = {
                 "t": tf.constant(0),
@@ -314,9 +315,20 @@ class Decoder:
                     if use_top_p:
                         logits = top_p_filter(logits, top_p, top_values=top_values)
                     # Gumbel-max with counter-based noise: row b's noise depends only on
-                    # (seed, step, b), so a poem does not change with the batch size.
-                    u = tf.random.stateless_uniform(tf.shape(logits), seed=tf.stack([seed, t]),
-                                                    minval=1e-20, maxval=1.0)
+                    # (seed, step, b), so a poem does not change with the batch size, nor
+                    # with the other requests it is merged with.
+                    if merged:
+                        rows = tf.reduce_max(row_index) + 1
+
+                        def request_noise(seed):
+                            return tf.random.stateless_uniform([rows, self.vocab_size], seed=tf.stack([seed, t]),
+                                                               minval=1e-20, maxval=1.0)
+
+                        noise = tf.map_fn(request_noise, seeds, fn_output_signature=tf.float32)
+                        u = tf.gather_nd(noise, tf.stack([row_request, row_index], axis=1))
+                    else:
+                        u = tf.random.stateless_uniform(tf.shape(logits), seed=tf.stack([seeds[0], t]),
+                                                        minval=1e-20, maxval=1.0)
                     chosen = tf.argmax(logits - tf.math.log(-tf.math.log(u)), axis=-1,
                                        output_type=tf.int32)
                 force = forced[:, t]
@@ -367,35 +379,69 @@ class Decoder:
             tf.TensorSpec([], tf.float32),  # temperature
             tf.TensorSpec([], tf.int32),  # top_k
             tf.TensorSpec([], tf.float32),  # top_p
-            tf.TensorSpec([], tf.int32),  # seed
+            tf.TensorSpec([None], tf.int32),  # seeds: one per request
+            tf.TensorSpec([None], tf.int32),  # row_request: the request of each row
+            tf.TensorSpec([None], tf.int32),  # row_index: the row's index within its request
         ]
         return tf.function(run, input_signature=spec)
 
     def generate(self, plan: Plan, sampling: Sampling) -> tuple[np.ndarray, np.ndarray]:
         """Tokens [B, T] (positions 1..T; pad after <eos>) and their model log-probabilities."""
+        return self.generate_many([(plan, sampling)])[0]
+
+    def merge_key(self, plan: Plan, sampling: Sampling) -> tuple:
+        """Requests with equal keys can share one pass: same compiled loop, same length and
+        sampling; only their seeds and per-row tables differ."""
         greedy = sampling.temperature == 0
         top_k = 0 if greedy or not sampling.top_k else min(int(sampling.top_k), self.vocab_size)
         use_top_p = not greedy and sampling.top_p < 1.0
-        key = (plan.rules, plan.bias is not None, greedy, top_k > 0, use_top_p)
-        if key not in self._compiled:
-            self._compiled[key] = self._loop(*key)
-        b, t = plan.forced.shape
-        no = np.zeros((b, t), bool)
-        bias = plan.bias if plan.bias is not None else np.zeros((0, self.vocab_size), np.float32)
-        groups = plan.groups if plan.groups is not None else np.ones((b, self.n_groups), bool)
-        tokens, logprobs = self._compiled[key](
-            tf.constant(plan.forced, tf.int32), tf.constant(plan.mask_id, tf.int32),
-            tf.constant(plan.masks, tf.bool), tf.constant(bias, tf.float32),
-            tf.constant(plan.rhyme_at if plan.rhyme_at is not None else no),
-            tf.constant(groups, tf.bool),
-            tf.constant(plan.line_end if plan.line_end is not None else no),
-            tf.constant(plan.repeat_limit, tf.int32),
+        return (plan.rules, plan.bias is not None, greedy, top_k > 0, use_top_p, plan.forced.shape[1],
+                plan.repeat_limit, sampling.temperature, top_k, sampling.top_p)
+
+    def generate_many(self, requests: list[tuple[Plan, Sampling]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Several requests of one merge_key in one batched pass; each gets exactly the tokens
+        it would get alone."""
+        keys = {self.merge_key(plan, sampling) for plan, sampling in requests}
+        if len(keys) != 1:
+            raise ValueError("generate_many needs requests of one merge_key")
+        (key,) = keys
+        merged = len(requests) > 1
+        loop_key = (*key[:5], merged)
+        if loop_key not in self._compiled:
+            self._compiled[loop_key] = self._loop(*loop_key)
+        plans = [plan for plan, _ in requests]
+        sizes = [plan.batch for plan in plans]
+        t = plans[0].forced.shape[1]
+        offsets = np.cumsum([0] + [plan.masks.shape[0] for plan in plans[:-1]])
+
+        def stack(name: str, default) -> np.ndarray:
+            return np.concatenate([getattr(p, name) if getattr(p, name) is not None else default(p) for p in plans])
+
+        def no(p: Plan) -> np.ndarray:
+            return np.zeros((p.batch, t), bool)
+
+        bias = stack("bias", None) if key[1] else np.zeros((0, self.vocab_size), np.float32)
+        sampling = requests[0][1]
+        top_k = key[8]
+        tokens, logprobs = self._compiled[loop_key](
+            tf.constant(np.concatenate([p.forced for p in plans]), tf.int32),
+            tf.constant(np.concatenate([p.mask_id + o for p, o in zip(plans, offsets)]), tf.int32),
+            tf.constant(np.concatenate([p.masks for p in plans]), tf.bool),
+            tf.constant(bias, tf.float32),
+            tf.constant(stack("rhyme_at", no)),
+            tf.constant(stack("groups", lambda p: np.ones((p.batch, self.n_groups), bool)), tf.bool),
+            tf.constant(stack("line_end", no)),
+            tf.constant(plans[0].repeat_limit, tf.int32),
             tf.constant(max(sampling.temperature, 1e-6), tf.float32),
             tf.constant(max(top_k, 1), tf.int32),
             tf.constant(sampling.top_p, tf.float32),
-            tf.constant(sampling.seed % (2**31 - 1), tf.int32),
+            tf.constant([s.seed % (2**31 - 1) for _, s in requests], tf.int32),
+            tf.constant(np.repeat(np.arange(len(plans)), sizes), tf.int32),
+            tf.constant(np.concatenate([np.arange(n) for n in sizes]), tf.int32),
         )
-        return tokens.numpy(), logprobs.numpy()
+        tokens, logprobs = tokens.numpy(), logprobs.numpy()
+        cuts = np.cumsum(sizes)[:-1]
+        return list(zip(np.split(tokens, cuts), np.split(logprobs, cuts)))
 
 
 def check_sampling(temperature: float, top_k: int, top_p: float) -> None:

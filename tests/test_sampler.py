@@ -127,3 +127,52 @@ def test_plan_for_a_form(tiny_poet):
     free = plan_request(tiny_poet.vocab, Request(max_len=50), 1, seed=0)
     assert free.forced.shape == (1, 50) and (free.forced == -1).all()
     assert Sampling().temperature == 0.8
+
+
+def _plan(poet, seed: int, n: int, **overrides):
+    params = {**dict(start="", form="七绝", temperature=0.9, top_k=0, top_p=1.0, script="traditional",
+                     max_tokens=120, acrostic="", tail="", theme="", rhyme=None, tones=None, pattern=None,
+                     no_copy=True, max_repeat=2), **overrides}
+    req, sampling, keywords, _ = poet._parse(params, seed)
+    bias = np.tile(poet.theme_bias(keywords), (n, 1)) if keywords else None
+    return plan_request(poet.vocab, req, n, seed, bias), sampling
+
+
+def test_merged_requests_get_exactly_their_own_tokens(tiny_poet):
+    decoder = tiny_poet.decoder
+    for extra in ({}, {"theme": "春风", "acrostic": "春夏秋冬"}):
+        requests = [_plan(tiny_poet, seed, n, **extra) for seed, n in ((1, 1), (2, 3), (3, 2))]
+        alone = [decoder.generate(plan, sampling) for plan, sampling in requests]
+        together = decoder.generate_many(requests)
+        for (a_tokens, a_lp), (t_tokens, t_lp) in zip(alone, together, strict=True):
+            np.testing.assert_array_equal(a_tokens, t_tokens)
+            np.testing.assert_allclose(a_lp, t_lp, atol=1e-4)
+        assert len({tuple(t[0]) for t, _ in together}) == 3  # different seeds, different poems
+    with pytest.raises(ValueError, match="one merge_key"):
+        decoder.generate_many([_plan(tiny_poet, 1, 1), _plan(tiny_poet, 1, 1, form="五绝")])
+
+
+def test_concurrent_writes_share_one_pass(tiny_poet, monkeypatch):
+    import threading
+
+    calls = []
+    real = tiny_poet.decoder.generate_many
+    monkeypatch.setattr(tiny_poet.decoder, "generate_many", lambda reqs: calls.append(len(reqs)) or real(reqs))
+    asks = [dict(form="七绝", seed=s, n=n) for s, n in ((5, 1), (6, 2), (7, 1), (8, 1))]
+    alone = [[p.text for p in tiny_poet.write(**a)] for a in asks]
+    calls.clear()
+    results = [None] * len(asks)
+
+    def ask(i):
+        results[i] = [p.text for p in tiny_poet.write(**asks[i])]
+
+    with tiny_poet._decoding:  # a pass under way: the four requests queue up behind it
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(asks))]
+        for t in threads:
+            t.start()
+        while len(tiny_poet._waiting) < len(asks):
+            threading.Event().wait(0.01)
+    for t in threads:
+        t.join(timeout=60)
+    assert calls == [4]  # one merged pass for all four
+    assert results == alone
