@@ -8,7 +8,6 @@ import binascii
 import hashlib
 import json
 import logging
-import os
 import re
 import secrets
 import threading
@@ -21,37 +20,14 @@ import numpy as np
 
 from .constraints import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request, Vocabulary, plan_request
 from .corpus import FORMS, split_lines
-from .errors import GenerationError, ModelError
+from .defaults import MAX_FREE_TOKENS, MAX_POEMS, MAX_TEXT, default_corpus_dir, default_model_dir
+from .errors import GenerationError
 from .model import WEIGHTS_FILE, load_model_dir
 from .prosody import PING, Report, check, patterns, rhyme_table
 from .sampler import Decoder, Sampling, check_sampling, extend_hash
 
-DEFAULT_MODEL = "tang-lstm512"
-MAX_POEMS = 256
-MAX_FREE_TOKENS = 200
-MAX_TEXT = 200  # characters of start text, acrostic or theme
 SCRIPTS = ("traditional", "simplified")
 ID_PREFIX = "pg1_"
-REPO = Path(__file__).resolve().parent.parent
-
-
-def default_model_dir() -> Path:
-    """$POETGEN_MODEL, else the model shipped in the repository's models/ folder."""
-    env = os.environ.get("POETGEN_MODEL")
-    if env:
-        return Path(env)
-    for root in (REPO, Path.cwd()):
-        candidate = root / "models" / DEFAULT_MODEL
-        if candidate.is_dir():
-            return candidate
-    raise ModelError(f"no model given and models/{DEFAULT_MODEL} not found; pass a model directory")
-
-
-def default_corpus_dir() -> Path | None:
-    for root in (REPO, Path.cwd()):
-        if (root / "corpus" / "train.jsonl").is_file():
-            return root / "corpus"
-    return None
 
 
 @dataclass

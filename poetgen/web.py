@@ -7,17 +7,23 @@ import argparse
 import html
 import math
 import os
+import sys
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from .api import MAX_TEXT, Poem, Poet  # noqa: E402
 from .corpus import FORMS  # noqa: E402
+from .defaults import MAX_TEXT, default_model_dir  # noqa: E402
 from .errors import PoetgenError  # noqa: E402
-from .prosody import Report  # noqa: E402
+from .prosody import Report, rhyme_table  # noqa: E402
+
+if TYPE_CHECKING:
+    from .api import Poem, Poet
 
 FORM_CHOICES = ["自由", *FORMS]
 TONE_CHOICES = [("严格格律", "strict"), ("只押韵", "rhyme"), ("不限", "off")]
@@ -112,7 +118,43 @@ def render_report(report: Report) -> str:
 
 # ----------------------------------------------------------------------------- the page
 
-def build_app(poet: Poet) -> gr.Blocks:
+class LoadingPoet:
+    """Stands in for the Poet while TensorFlow, the model and the decoding loops load in the
+    background, so the page answers within seconds of start; a request that comes early waits."""
+
+    def __init__(self, model_dir: str | Path | None):
+        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
+        if not (self.model_dir / "config.json").is_file():
+            raise PoetgenError(f"{self.model_dir} is not a poetgen model directory (no config.json)")
+        self.table = rhyme_table()
+        self._ready = threading.Event()
+        self._poet: Poet | None = None
+        self._error: Exception | None = None
+        threading.Thread(target=self._load, daemon=True, name="poet-loader").start()
+
+    def _load(self) -> None:
+        try:
+            from .api import Poet
+
+            self._poet = Poet.load(self.model_dir)
+        except Exception as e:  # noqa: BLE001 - reported to every request and on the console
+            self._error = e
+            print(f"poetgen: error: the model cannot be loaded: {e}", file=sys.stderr, flush=True)
+        finally:
+            self._ready.set()
+        if self._poet is not None:
+            self._poet.warm_up()
+            print("warm: every decoding loop is compiled", flush=True)
+
+    def __getattr__(self, name: str):
+        if not self._ready.wait(timeout=120):
+            raise gr.Error("模型仍在加载，请稍候再试")
+        if self._error is not None:
+            raise gr.Error(f"模型无法加载：{self._error}")
+        return getattr(self._poet, name)
+
+
+def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
     groups = ["自动", *(poet.table.short_name(i) for i in range(poet.table.n_ping))]
     card = (poet.model_dir / "README.md") if poet.model_dir else None
     loss_png = (poet.model_dir / "loss.png") if poet.model_dir else None
@@ -248,7 +290,7 @@ def build_app(poet: Poet) -> gr.Blocks:
     return app
 
 
-def launch(poet: Poet, host: str = "127.0.0.1", port: int | None = None, **kwargs) -> gr.Blocks:
+def launch(poet: Poet | LoadingPoet, host: str = "127.0.0.1", port: int | None = None, **kwargs) -> gr.Blocks:
     app = build_app(poet)
     repo = Path(__file__).resolve().parent.parent
     blocked = [str(repo / "models"), str(repo / "corpus"), str(repo / "poetgen"), str(repo / "app.py")]
@@ -264,10 +306,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("POETGEN_PORT", 7860)))
     args = parser.parse_args(argv)
-    poet = Poet.load(args.model)
-    app = launch(poet, args.host, args.port, prevent_thread_lock=True)
-    # The page answers at once; the decoding loops compile behind it, so a visitor in the first
-    # seconds waits for the compilation of one loop at most, not of all of them.
-    poet.warm_up()
-    print("warm: every decoding loop is compiled", flush=True)
-    app.block_thread()
+    try:
+        poet = LoadingPoet(args.model)
+    except PoetgenError as e:
+        raise SystemExit(f"poetgen: error: {e}") from None
+    launch(poet, args.host, args.port)

@@ -3,10 +3,13 @@
 import json
 import math
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
 import pytest
+from conftest import REPO
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -102,3 +105,22 @@ def test_files_outside_the_page_are_refused(server, path):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(f"{server}/gradio_api/file={target}", timeout=10)
         assert err.value.code in (403, 404)
+
+
+def test_the_page_loads_its_poet_in_the_background(tiny_model_dir, tmp_path):
+    from poetgen.errors import PoetgenError
+    from poetgen.web import LoadingPoet
+
+    loading = LoadingPoet(tiny_model_dir)
+    assert loading.model_dir == tiny_model_dir and loading.table.n_ping > 0  # at once, no model needed
+    poems = loading.write(form="五绝", n=2, seed=3)  # waits for the model
+    assert [len(line) for line in poems[0].lines] == [5, 5, 5, 5]
+    with pytest.raises(PoetgenError, match="not a poetgen model directory"):
+        LoadingPoet(tmp_path)
+
+
+def test_app_refuses_a_missing_model_clearly(tmp_path):
+    done = subprocess.run([sys.executable, "app.py", "--model", str(tmp_path / "nowhere"), "--port", "0"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode != 0
+    assert "not a poetgen model directory" in done.stderr and "Traceback" not in done.stderr

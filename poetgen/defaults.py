@@ -1,0 +1,34 @@
+"""Where the shipped model and corpus are, and how large a request may be: shared by the API,
+the CLI and the page without loading TensorFlow (the page answers before the model is in)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ModelError
+
+DEFAULT_MODEL = "tang-lstm512"
+MAX_POEMS = 256
+MAX_FREE_TOKENS = 200
+MAX_TEXT = 200  # characters of start text, acrostic or theme
+REPO = Path(__file__).resolve().parent.parent
+
+
+def default_model_dir() -> Path:
+    """$POETGEN_MODEL, else the model shipped in the repository's models/ folder."""
+    env = os.environ.get("POETGEN_MODEL")
+    if env:
+        return Path(env)
+    for root in (REPO, Path.cwd()):
+        candidate = root / "models" / DEFAULT_MODEL
+        if candidate.is_dir():
+            return candidate
+    raise ModelError(f"no model given and models/{DEFAULT_MODEL} not found; pass a model directory")
+
+
+def default_corpus_dir() -> Path | None:
+    for root in (REPO, Path.cwd()):
+        if (root / "corpus" / "train.jsonl").is_file():
+            return root / "corpus"
+    return None
