@@ -33,6 +33,32 @@ def qijue_args(seed: int) -> list:
     return ["七绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, seed, "simplified"]
 
 
+class RawClient:
+    """Gradio's HTTP protocol by hand (POST the call, read its server-sent events): what a
+    browser does, without gradio_client's own threads competing for the two cores."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def predict(self, *data, api_name: str):
+        body = json.dumps({"data": list(data)}).encode()
+        request = urllib.request.Request(f"{self.url}gradio_api/call{api_name}", body,
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            event_id = json.loads(response.read())["event_id"]
+        with urllib.request.urlopen(f"{self.url}gradio_api/call{api_name}/{event_id}", timeout=60) as stream:
+            event = None
+            for raw in stream:
+                line = raw.decode().strip()
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    if event == "error":
+                        raise RuntimeError(line[5:].strip())
+                    return json.loads(line[5:])
+        raise RuntimeError("the stream ended without a result")
+
+
 def wait_ready(url: str, proc: subprocess.Popen, limit: float = 120) -> float:
     start = time.monotonic()
     while time.monotonic() - start < limit:
@@ -66,6 +92,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7871)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--client", choices=["gradio", "raw"], default="gradio",
+                        help="gradio_client, or plain HTTP with server-sent events (lighter)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     url = f"http://127.0.0.1:{args.port}/"
@@ -85,7 +113,8 @@ def main() -> None:
         ready_s = wait_ready(url, proc)
         warm.wait(timeout=120)  # the page answers before its decoding loops are compiled
         warm_s = time.monotonic() - started
-        client = Client(url, verbose=False)
+        make_client = (lambda: Client(url, verbose=False)) if args.client == "gradio" else (lambda: RawClient(url))
+        client = make_client()
         single = []
         for seed in range(21):
             start = time.perf_counter()
@@ -94,7 +123,7 @@ def main() -> None:
         single = single[1:]  # the first request warms the client's connection
 
         def one_client(k: int, endpoint: str) -> tuple[list[float], int]:
-            own = Client(url, verbose=False)
+            own = make_client()
             times, errors = [], 0
             for r in range(args.requests):
                 call = qijue_args(1000 + k * args.requests + r) if endpoint == "/write" else [CHECKED]
@@ -118,6 +147,7 @@ def main() -> None:
         floor_results, floor_wall = load("/check")
         floor = [t for times, _ in floor_results for t in times]
         report = {
+            "client": args.client,
             "page_ready_s": round(ready_s, 1),
             "all_loops_compiled_s": round(warm_s, 1),
             "single_client_ms": {"p50": round(statistics.median(single)), "p95": round(percentile(single, 0.95))},
