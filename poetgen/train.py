@@ -406,19 +406,7 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
     steps_per_epoch = cfg.steps_per_epoch or per_pass
     batches = batches_from(train_seqs, global_batch, cfg.seed, step, tokenizer.pad)
 
-    def replica_step(inputs, targets, total_tokens):
-        with tf.GradientTape() as tape:
-            loss = token_loss_sum(targets, model(inputs, training=True)) / total_tokens
-        return tape.gradient(loss, model.trainable_variables), loss
-
-    @tf.function(reduce_retracing=True)
-    def train_step(inputs, targets, total_tokens):
-        grads, loss = strategy.run(replica_step, args=(inputs, targets, total_tokens))
-        # Summed across replicas before clipping, so clipping sees the whole batch's gradient
-        # exactly as a single device would.
-        grads = [strategy.reduce(tf.distribute.ReduceOp.SUM, g, axis=None) for g in grads]
-        optimizer.apply(grads, model.trainable_variables)
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+    train_step = make_train_step(model, optimizer, strategy)
 
     def distribute(array: np.ndarray):
         parts = split_rows(array, replicas)
@@ -484,6 +472,28 @@ def weights_digest(model) -> str:
     for array in model.get_weights():
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
+
+
+def make_train_step(model, optimizer, strategy: tf.distribute.Strategy | None = None):
+    """One optimizer step, compiled: (inputs, targets, global token count) -> summed loss.
+    Under a strategy, inputs and targets are per-replica values."""
+    strategy = strategy or tf.distribute.get_strategy()
+
+    def replica_step(inputs, targets, total_tokens):
+        with tf.GradientTape() as tape:
+            loss = token_loss_sum(targets, model(inputs, training=True)) / total_tokens
+        return tape.gradient(loss, model.trainable_variables), loss
+
+    @tf.function(reduce_retracing=True)
+    def train_step(inputs, targets, total_tokens):
+        grads, loss = strategy.run(replica_step, args=(inputs, targets, total_tokens))
+        # Summed across replicas before clipping, so clipping sees the whole batch's gradient
+        # exactly as a single device would.
+        grads = [strategy.reduce(tf.distribute.ReduceOp.SUM, g, axis=None) for g in grads]
+        optimizer.apply(grads, model.trainable_variables)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+
+    return train_step
 
 
 def agree(strategy: tf.distribute.Strategy, flag: bool) -> bool:

@@ -1,0 +1,212 @@
+"""Training and generation speed against PyTorch and against the machine's own limits.
+
+    python -m benchmarks [--json] [--steps 30] [--batch 64] [--window 64]
+
+Side by side in one run, on the shipped model's architecture and vocabulary:
+- the machine: float32 matmul peak (numpy, all cores) and memory read bandwidth;
+- training tokens/s of poetgen's own compiled step (`poetgen.train.make_train_step`: Adam with
+  clipping, masked cross-entropy) and of the same model in PyTorch (`nn.LSTM`, the same shapes,
+  batch and vocabulary; install it with `pip install -e ".[bench]"`), their ratio, and the
+  fraction of the matmul peak each reaches (FLOPs per token computed from the model);
+- generation: one 七绝 and a batch of 64, form only and with every constraint on, against the
+  `model.predict` loop and against the floors (one poem: the weights read once per step; a
+  batch of 64: its matmul FLOPs at peak);
+- the process's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# As `poetgen train` runs (set before TensorFlow loads): oneDNN's kernels train faster here.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+import numpy as np  # noqa: E402
+
+from benchmarks.generation import EVERYTHING, FORM_ONLY, median_ms, predict_loop_ms  # noqa: E402
+from poetgen.api import Poet  # noqa: E402
+from poetgen.model import ModelConfig, build_model, keras, read_config  # noqa: E402
+
+QIJUE_STEPS = 34  # <form> + 28 characters + 4 marks + <eos>
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 7) -> float:
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = a.T.copy()
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def read_bandwidth_gbs(mb: int = 512, repeats: int = 5) -> float:
+    data = np.ones(mb * 2**20 // 4, np.float32)
+    data.sum()
+    best = min(_timed(data.sum) for _ in range(repeats))
+    return data.nbytes / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def forward_flops_per_token(cfg: ModelConfig) -> float:
+    """Multiply-adds x 2 of the matmuls; the embedding lookup and the gates' elementwise work
+    are small beside them."""
+    flops, width = 0.0, cfg.embed_dim
+    for _ in range(cfg.layers):
+        flops += 2 * 4 * cfg.hidden * (width + cfg.hidden)
+        width = cfg.hidden
+    if cfg.proj_dim:
+        flops += 2 * cfg.hidden * cfg.proj_dim
+        width = cfg.proj_dim
+    return flops + 2 * width * cfg.vocab_size
+
+
+def step_weight_bytes(cfg: ModelConfig) -> int:
+    """float32 bytes of every matrix one decoding step reads (not the embedding: one row)."""
+    params, width = 0, cfg.embed_dim
+    for _ in range(cfg.layers):
+        params += 4 * cfg.hidden * (width + cfg.hidden + 1)
+        width = cfg.hidden
+    if cfg.proj_dim:
+        params += cfg.hidden * cfg.proj_dim + cfg.proj_dim
+        width = cfg.proj_dim
+    return 4 * (params + width * cfg.vocab_size + cfg.vocab_size)
+
+
+def batches(cfg: ModelConfig, batch: int, window: int, count: int):
+    rng = np.random.default_rng(1)
+    return [rng.integers(4, cfg.vocab_size, size=(batch, window + 1)).astype(np.int32) for _ in range(count)]
+
+
+def keras_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float:
+    import tensorflow as tf
+
+    from poetgen.train import make_train_step
+
+    keras.utils.set_random_seed(1)
+    model = build_model(cfg)
+    optimizer = keras.optimizers.Adam(2e-3, clipnorm=1.0)
+    optimizer.build(model.trainable_variables)
+    step = make_train_step(model, optimizer)
+    tokens = data[0][:, 1:].size
+
+    def run(batch):
+        return float(step(tf.constant(batch[:, :-1]), tf.constant(batch[:, 1:]), tf.constant(float(tokens))))
+
+    for batch in data[:3]:  # trace and warm up
+        run(batch)
+    times = [_timed(lambda b=b: run(b)) for b in data[3 : 3 + steps]]
+    return tokens / statistics.median(times)
+
+
+def torch_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(1)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = torch.nn.Embedding(cfg.vocab_size, cfg.embed_dim)
+            self.lstm = torch.nn.LSTM(cfg.embed_dim, cfg.hidden, num_layers=cfg.layers, batch_first=True)
+            self.projection = torch.nn.Linear(cfg.hidden, cfg.proj_dim) if cfg.proj_dim else torch.nn.Identity()
+            self.logits = torch.nn.Linear(cfg.proj_dim or cfg.hidden, cfg.vocab_size)
+
+        def forward(self, x):
+            return self.logits(self.projection(self.lstm(self.embedding(x))[0]))
+
+    net = Net()
+    optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
+    tokens = data[0][:, 1:].size
+
+    def run(batch):
+        batch = torch.from_numpy(batch.astype(np.int64))
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(batch[:, :-1]).reshape(-1, cfg.vocab_size),
+                                                 batch[:, 1:].reshape(-1), ignore_index=0)
+        loss.backward()
+        for p in net.parameters():  # per-tensor clipping, as Keras's clipnorm
+            torch.nn.utils.clip_grad_norm_([p], 1.0)
+        optimizer.step()
+
+    for batch in data[:3]:
+        run(batch)
+    times = [_timed(lambda b=b: run(b)) for b in data[3 : 3 + steps]]
+    return tokens / statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    parser.add_argument("--steps", type=int, default=30, help="timed training steps for each framework")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--window", type=int, default=64, help="tokens per sequence")
+    parser.add_argument("--repeats", type=int, default=20, help="timed generations")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    poet = Poet.load(args.model)
+    cfg, _ = read_config(poet.model_dir)
+    peak = matmul_peak_gflops()
+    bandwidth = read_bandwidth_gbs()
+    train_flops = 3 * forward_flops_per_token(cfg)  # forward, and backward at twice its cost
+    data = batches(cfg, args.batch, args.window, args.steps + 3)
+    ours = keras_train_tokens_per_s(cfg, data, args.steps)
+    theirs = torch_train_tokens_per_s(cfg, data, args.steps)
+
+    single = median_ms(lambda: poet.write(n=1, seed=1, **FORM_ONLY), args.repeats)
+    single_all = median_ms(lambda: poet.write(n=1, seed=1, **EVERYTHING), args.repeats)
+    batch64 = median_ms(lambda: poet.write(n=64, seed=1, **FORM_ONLY), max(3, args.repeats // 5))
+    batch64_all = median_ms(lambda: poet.write(n=64, seed=1, **EVERYTHING), max(3, args.repeats // 5))
+    predict_loop = predict_loop_ms(poet, tokens=QIJUE_STEPS)
+    floor_single = QIJUE_STEPS * step_weight_bytes(cfg) / (bandwidth * 1e9) * 1000
+    floor_batch64 = QIJUE_STEPS * 64 * forward_flops_per_token(cfg) / (peak * 1e9) * 1000
+
+    result = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "model": f"Embedding({cfg.vocab_size},{cfg.embed_dim}) -> LSTM({cfg.hidden})x{cfg.layers} -> "
+                 f"Dense({cfg.proj_dim}) -> Dense({cfg.vocab_size})",
+        "train_shape": f"batch {args.batch} x {args.window} tokens, float32",
+        "matmul_peak_gflops": peak,
+        "read_bandwidth_gbs": bandwidth,
+        "train_flops_per_token": train_flops,
+        "train_tokens_per_s": ours,
+        "torch_train_tokens_per_s": theirs,
+        "train_ratio_vs_torch": ours / theirs if theirs else None,
+        "train_fraction_of_peak": ours * train_flops / (peak * 1e9),
+        "torch_train_fraction_of_peak": theirs * train_flops / (peak * 1e9) if theirs else None,
+        "gen_ms_single": single,
+        "gen_ms_single_all_constraints": single_all,
+        "gen_ms_batch64": batch64,
+        "gen_ms_batch64_all_constraints": batch64_all,
+        "gen_floor_ms_single": floor_single,
+        "gen_floor_ms_batch64": floor_batch64,
+        "gen_single_all_constraints_vs_floor": single_all / floor_single,
+        "gen_batch64_fraction_of_peak": floor_batch64 / batch64,
+        "gen_ms_predict_loop": predict_loop,
+        "gen_speedup_vs_predict_loop": predict_loop / single,
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    result = {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:38} {value}")
+
+
+if __name__ == "__main__":
+    main()
