@@ -78,11 +78,16 @@ def main() -> None:
     result["speedup_vs_predict_loop"] = result["predict_loop_single_ms"] / result["single_form_only_ms"]
     result = {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}
     result["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    if args.json:
+    print_report(result, args.json)
+
+
+def print_report(result: dict, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        for key, value in result.items():
-            print(f"{key:32} {value}")
+        return
+    width = max(map(len, result)) + 2
+    for key, value in result.items():
+        print(f"{key:{width}} {value}")
 
 
 if __name__ == "__main__":

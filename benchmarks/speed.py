@@ -17,7 +17,6 @@ Side by side in one run, on the shipped model's architecture and vocabulary:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -30,7 +29,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import numpy as np  # noqa: E402
 
-from benchmarks.generation import EVERYTHING, FORM_ONLY, median_ms, predict_loop_ms  # noqa: E402
+from benchmarks.generation import EVERYTHING, FORM_ONLY, median_ms, predict_loop_ms, print_report  # noqa: E402
 from poetgen.api import Poet  # noqa: E402
 from poetgen.model import ModelConfig, build_model, keras, read_config  # noqa: E402
 
@@ -200,12 +199,7 @@ def main() -> None:
         "gen_speedup_vs_predict_loop": predict_loop / single,
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-    result = {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        for key, value in result.items():
-            print(f"{key:38} {value}")
+    print_report({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}, args.json)
 
 
 if __name__ == "__main__":
