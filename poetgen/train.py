@@ -390,10 +390,10 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
         step, state = restored
         if resume:
             state.pop("stopped", None)  # an explicit --resume continues past an early stop
-    elif (run_dir / "state.json").is_file():
-        # Starting over would overwrite its best.keras and history.
-        raise PoetgenError(f"{run_dir} holds a run with no checkpoints/ (made by an older poetgen): "
-                           "it cannot be continued; export it, or choose a new --run")
+    elif (run_dir / "last.keras").is_file():
+        # A run of the earlier fit-based trainer: starting over would overwrite its best.keras.
+        raise PoetgenError(f"{run_dir} holds a run made by an older poetgen (last.keras, no checkpoints/): "
+                           "it cannot be continued here; export it, or choose a new --run")
     elif resume:
         raise PoetgenError(f"nothing to resume in {run_dir}: no checkpoint")
     else:
