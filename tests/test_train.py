@@ -86,3 +86,17 @@ def test_export_makes_a_self_describing_model_dir(tiny_model_dir, tiny_run):
 def test_export_without_a_finished_epoch(tmp_path):
     with pytest.raises(PoetgenError, match="best.keras not found"):
         export(tmp_path, tmp_path / "out")
+
+
+def test_a_run_of_the_older_trainer_is_not_overwritten(tiny_corpus, tmp_path):
+    cfg = TrainConfig(epochs=1, batch_size=16, steps_per_epoch=2, min_count=2)
+    run = tmp_path / "old"
+    train(tiny_corpus, run, TINY_MODEL, cfg, verbose=0, limit_poems=100)
+    import shutil
+
+    shutil.rmtree(run / "checkpoints")  # what the fit-based trainer left: last.keras, no checkpoints/
+    (run / "last.keras").write_bytes((run / "best.keras").read_bytes())
+    before = (run / "best.keras").read_bytes()
+    with pytest.raises(PoetgenError, match="older poetgen"):
+        train(tiny_corpus, run, TINY_MODEL, cfg, verbose=0, limit_poems=100)
+    assert (run / "best.keras").read_bytes() == before
