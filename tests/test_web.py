@@ -124,3 +124,32 @@ def test_app_refuses_a_missing_model_clearly(tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode != 0
     assert "not a poetgen model directory" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
+    """A bounded load on loopback: 16 clients x 10 requests, no errors, each poem exactly the one
+    its seed gives alone (concurrent requests are merged into shared decoding passes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    passes = []
+    real = tiny_poet.decoder.generate_many
+    tiny_poet.decoder.generate_many = lambda reqs: passes.append(len(reqs)) or real(reqs)
+    try:
+        def client(k):
+            texts = []
+            for r in range(10):
+                data = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, 100 * k + r, "simplified"]
+                done = [p for name, p in sse_events(raw_call(server, "write", data)) if name == "complete"]
+                texts.append(done[-1][1] if done else None)
+            return texts
+
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(client, range(16)))
+    finally:
+        del tiny_poet.decoder.generate_many
+    texts = [t for texts in results for t in texts]
+    assert len(texts) == 160 and None not in texts
+    assert max(passes) > 1  # some requests did share a pass
+    for k, r in ((0, 0), (7, 3), (15, 9)):  # spot checks against the poem written alone
+        alone = tiny_poet.write(form="五绝", n=1, seed=100 * k + r, script="simplified", tones="strict")
+        assert results[k][r] == alone[0].text
