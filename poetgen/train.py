@@ -404,7 +404,12 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
     global_batch = cfg.batch_size * replicas
     per_pass = math.ceil(len(train_seqs) / global_batch)
     steps_per_epoch = cfg.steps_per_epoch or per_pass
-    batches = batches_from(train_seqs, global_batch, cfg.seed, step, tokenizer.pad)
+    # Prepared ahead in tf.data's own thread; where it starts is the step, so the prefetched
+    # batches a kill throws away are made again, identically, on restart.
+    batches = iter(tf.data.Dataset.from_generator(
+        lambda: batches_from(train_seqs, global_batch, cfg.seed, step, tokenizer.pad),
+        output_signature=(tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.int32)),
+    ).prefetch(4))
 
     train_step = make_train_step(model, optimizer, strategy)
 
@@ -426,7 +431,7 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
             position = step - state["epoch"] * steps_per_epoch
             bar = keras.utils.Progbar(steps_per_epoch, verbose=verbose) if verbose == 1 else None
             while position < steps_per_epoch:
-                inputs, targets = next(batches)
+                inputs, targets = (t.numpy() for t in next(batches))
                 tick = time.time()
                 tokens = int(np.count_nonzero(targets != tokenizer.pad))
                 loss = float(train_step(distribute(inputs), distribute(targets), tf.constant(float(max(tokens, 1)))))
