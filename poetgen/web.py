@@ -4,6 +4,7 @@ because Gradio does not enforce lengths, steps or finiteness for raw HTTP caller
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import math
 import os
@@ -154,6 +155,15 @@ class LoadingPoet:
         return getattr(self._poet, name)
 
 
+@contextlib.contextmanager
+def page_errors():
+    """A user's mistake (any PoetgenError) becomes the page's error message, never a traceback."""
+    try:
+        yield
+    except PoetgenError as e:
+        raise gr.Error(str(e)) from None
+
+
 def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
     groups = ["自动", *(poet.table.short_name(i) for i in range(poet.table.n_ping))]
     card = (poet.model_dir / "README.md") if poet.model_dir else None
@@ -176,10 +186,8 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
         if kwargs["tones"] == "off":
             kwargs["rhyme"] = None
         deadline = time.monotonic() + WRITE_SECONDS
-        try:
+        with page_errors():
             poems = poet.write(**kwargs)
-        except PoetgenError as e:
-            raise gr.Error(str(e)) from None
         # Stream couplet by couplet: each yield extends the previous one. (The poems were
         # written in one batched pass; streaming shows them as they are read, not as sampled.)
         done, plain = "", "\n\n".join(p.text for p in poems)
@@ -192,27 +200,21 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
 
     def check(text):
         text = _text(text, "诗", 2000)
-        try:
+        with page_errors():
             return render_report(poet.check(text))
-        except PoetgenError as e:
-            raise gr.Error(str(e)) from None
 
     def regenerate(poem_id):
         poem_id = _text(poem_id, "编号", 4000)
-        try:
+        with page_errors():
             return render_poem(poet.regenerate(poem_id))
-        except PoetgenError as e:
-            raise gr.Error(str(e)) from None
 
     def place(line, position) -> tuple[int, int]:
         return (_number(line, "句", 1, 8, True) - 1, _number(position, "字", 1, 7, True) - 1)
 
     def alternatives(poem_id, line, position):
         poem_id = _text(poem_id, "编号", 4000)
-        try:
+        with page_errors():
             choices = poet.alternatives(poem_id, *place(line, position))
-        except PoetgenError as e:
-            raise gr.Error(str(e)) from None
         labels = render_alternatives(choices)
         return ([{"char": ch, "probability": round(p, 5)} for ch, p in choices],
                 gr.Radio(choices=labels, value=labels[0] if labels else None))
@@ -222,10 +224,8 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
         choice = _text(choice, "候选字", 20)
         if not choice:
             raise gr.Error("先选一个候选字")
-        try:
+        with page_errors():
             poem = poet.rewrite(poem_id, *place(line, position), choice.split()[0])
-        except PoetgenError as e:
-            raise gr.Error(str(e)) from None
         return render_poem(poem), poem.text, poem.id
 
     with gr.Blocks(title="poetgen 诗词生成", analytics_enabled=False) as app:
