@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import inspect
 import json
 import logging
 import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -50,11 +52,13 @@ class Poem:
 MAX_MERGED_ROWS = 64
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: it holds arrays
 class _Waiting:
     plan: object
     sampling: Sampling
     key: tuple
+    start: dict | None = None
+    stop_at: int = 0
     result: tuple | None = None
     error: Exception | None = None
 
@@ -216,38 +220,85 @@ class Poet:
         params = dict(start=start, form=form, temperature=temperature, top_k=top_k, top_p=top_p,
                       script=script, max_tokens=max_tokens, acrostic=acrostic, tail=tail, theme=theme,
                       rhyme=rhyme, tones=tones, pattern=pattern, no_copy=no_copy, max_repeat=max_repeat)
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POEMS:
-            raise GenerationError(f"n must be a whole number from 1 to {MAX_POEMS}, got {n!r}")
-        if seed is None:
-            seed = secrets.randbelow(2**31 - 1)
-        elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31 - 1:
-            raise GenerationError(f"seed must be a whole number from 0 to {2**31 - 2}, got {seed!r}")
+        seed = self._check_count_and_seed(n, seed)
         count = 3 * n if rerank else n
         poems = self._write(params, count, seed)
         if rerank:
             poems = sorted(poems, key=lambda p: -p.score)[:n]
         return poems
 
+    @staticmethod
+    def _check_count_and_seed(n, seed) -> int:
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POEMS:
+            raise GenerationError(f"n must be a whole number from 1 to {MAX_POEMS}, got {n!r}")
+        if seed is None:
+            return secrets.randbelow(2**31 - 1)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31 - 1:
+            raise GenerationError(f"seed must be a whole number from 0 to {2**31 - 2}, got {seed!r}")
+        return seed
+
     def _write(self, params: dict, count: int, seed: int) -> list[Poem]:
         return self._generate(params, count, seed)[0]
 
     def _generate(self, params: dict, count: int, seed: int) -> tuple[list[Poem], np.ndarray]:
+        req, sampling, keywords, script, plan = self._plan(params, count, seed)
+        tokens, logprobs, _ = self._decode(plan, sampling)
+        return self._poems(params, seed, req, keywords, script, tokens, logprobs), tokens
+
+    def _plan(self, params: dict, count: int, seed: int):
         req, sampling, keywords, script = self._parse(params, seed)
         bias = np.tile(self.theme_bias(keywords), (count, 1)) if keywords else None
-        plan = plan_request(self.vocab, req, count, seed, bias)
-        tokens, logprobs = self._decode(plan, sampling)
+        return req, sampling, keywords, script, plan_request(self.vocab, req, count, seed, bias)
+
+    def _poems(self, params: dict, seed: int, req: Request, keywords: list[str], script: str,
+               tokens: np.ndarray, logprobs: np.ndarray) -> list[Poem]:
         poems = []
         for i, (row, lp) in enumerate(zip(tokens, logprobs)):
             poem = self._poem(row, lp, req.form, script)
             poem.keywords = keywords
             poem.id = self._make_id(params, seed, i)
             poems.append(poem)
-        return poems, tokens
+        return poems
 
-    def _decode(self, plan, sampling: Sampling) -> tuple[np.ndarray, np.ndarray]:
-        """Decode a plan; calls made from several threads at once (a busy web page) are merged
-        into one batched pass where their plans allow, each getting exactly its own tokens."""
-        me = _Waiting(plan, sampling, self.decoder.merge_key(plan, sampling))
+    def write_stream(self, chunk: int = 8, **kwargs) -> Iterator[tuple[list[str], list[Poem] | None]]:
+        """write(), decoded `chunk` tokens at a time: yields (the text of each poem so far,
+        None) while writing, then (the texts, the finished poems), the same poems write() gives."""
+        try:
+            bound = inspect.signature(self.write).bind(**kwargs)
+        except TypeError as e:
+            raise GenerationError(str(e)) from None
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        if params.pop("rerank"):
+            raise GenerationError("rerank chooses among finished poems: use write(), not write_stream()")
+        n = params.pop("n")
+        seed = self._check_count_and_seed(n, params.pop("seed"))
+        req, sampling, keywords, script, plan = self._plan(params, n, seed)
+        length = plan.forced.shape[1]
+        state, tokens, logprobs = None, [], []
+        for stop in [*range(chunk, length, chunk), length]:
+            piece, lp, state = self._decode(plan, sampling, state, stop)
+            tokens.append(piece)
+            logprobs.append(lp)
+            so_far = np.concatenate(tokens, axis=1)
+            finished = bool(state["done"].all())
+            if not finished and stop < length:
+                yield [self.display(self.tokenizer.decode(row), script) for row in so_far], None
+            else:
+                break
+        pad = length - so_far.shape[1]
+        tokens = np.pad(so_far, ((0, 0), (0, pad)), constant_values=self.tokenizer.pad)
+        logprobs = np.pad(np.concatenate(logprobs, axis=1), ((0, 0), (0, pad)))
+        poems = self._poems(params, seed, req, keywords, script, tokens, logprobs)
+        yield [p.text for p in poems], poems
+
+    def _decode(self, plan, sampling: Sampling, start: dict | None = None,
+                stop_at: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Decode a plan (or its positions start["t"] .. stop_at - 1); calls made from several
+        threads at once (a busy web page) are merged into one batched pass where their plans
+        and positions allow, each getting exactly its own tokens."""
+        stop_at = stop_at or plan.forced.shape[1]
+        me = _Waiting(plan, sampling, self.decoder.merge_key(plan, sampling, start, stop_at), start, stop_at)
         with self._waiting_lock:
             self._waiting.append(me)
         with self._decoding:
@@ -260,7 +311,7 @@ class Poet:
                             rows += w.plan.batch
                             self._waiting.remove(w)
                 try:
-                    results = self.decoder.generate_many([(w.plan, w.sampling) for w in group])
+                    results = self.decoder.advance_many([(w.plan, w.sampling, w.start) for w in group], stop_at)
                 except Exception as e:  # noqa: BLE001 - handed to the caller it belongs to
                     for w in group:
                         w.error = e

@@ -272,27 +272,18 @@ class Decoder:
         rule_fns = [RULES[name](tables) for name in rules]
         tok = self.tokenizer
 
-        def run(forced, mask_id, masks, bias, rhyme_at, groups, line_end, repeat_limit,
-                temperature, top_k, top_p, seeds, row_request, row_index):
+        def run(forced, mask_id, masks, bias, rhyme_at, line_end, repeat_limit,
+                temperature, top_k, top_p, seeds, row_request, row_index, start, stop_at):
             batch, length = tf.shape(forced)[0], tf.shape(forced)[1]
-            state = {
-                "t": tf.constant(0),
-                "prev": tf.fill([batch], tok.bos),
-                "done": tf.zeros([batch], tf.bool),
-                "lstm": self.zero_states(batch),
-                "counts": tf.zeros([batch, self.vocab_size], tf.int32),
-                "groups": groups,
-                "line_hash": tf.zeros([batch], tf.int64),
-                "line_len": tf.zeros([batch], tf.int32),
-                "tokens": tf.TensorArray(tf.int32, size=length),
-                "logprobs": tf.TensorArray(tf.float32, size=length),
-                "theme_seen": tf.zeros([batch], tf.bool),
-            }
+            t0 = start["t"]
+            span = stop_at - t0
+            state = {**start, "tokens": tf.TensorArray(tf.int32, size=span),
+                     "logprobs": tf.TensorArray(tf.float32, size=span)}
             if has_bias:  # constant over the loop: computed once
                 keyword, faded = theme_keyword_mask(bias), bias * THEME_FADE
 
             def cond(state):
-                return tf.logical_not(tf.reduce_all(state["done"]))
+                return tf.logical_and(tf.logical_not(tf.reduce_all(state["done"])), state["t"] < stop_at)
 
             def body(state):
                 t, prev = state["t"], state["prev"]
@@ -352,19 +343,21 @@ class Decoder:
                     "t": t + 1, "prev": token, "done": done, "lstm": lstm, "counts": counts,
                     "groups": new_groups, "line_hash": new_hash, "line_len": new_len,
                     "theme_seen": theme_seen,
-                    "tokens": state["tokens"].write(t, token),
-                    "logprobs": state["logprobs"].write(t, tf.where(state["done"], 0.0,
-                                                                    tf.gather(raw, token, batch_dims=1))),
+                    "tokens": state["tokens"].write(t - t0, token),
+                    "logprobs": state["logprobs"].write(t - t0, tf.where(state["done"], 0.0,
+                                                                         tf.gather(raw, token, batch_dims=1))),
                 },)
 
-            (state,) = tf.while_loop(cond, body, (state,), maximum_iterations=length)
-            # Rows the loop never reached (all poems ended early) stay padding.
-            written = state["t"]
+            (state,) = tf.while_loop(cond, body, (state,), maximum_iterations=span)
+            # Steps the loop never reached (all poems ended early) stay padding.
+            written = state["t"] - t0
             tokens = tf.concat([state["tokens"].stack()[:written],
-                                tf.fill([length - written, batch], tok.pad)], axis=0)
+                                tf.fill([span - written, batch], tok.pad)], axis=0)
             logprobs = tf.concat([state["logprobs"].stack()[:written],
-                                  tf.zeros([length - written, batch])], axis=0)
-            return tf.transpose(tokens), tf.transpose(logprobs)
+                                  tf.zeros([span - written, batch])], axis=0)
+            end = {k: state[k] for k in start}
+            end["t"] = stop_at  # the next chunk's positions follow on, whether or not all ended
+            return tf.transpose(tokens), tf.transpose(logprobs), end
 
         v, g = self.vocab_size, self.n_groups
         spec = [
@@ -373,7 +366,6 @@ class Decoder:
             tf.TensorSpec([None, v], tf.bool),  # masks
             tf.TensorSpec([None, v], tf.float32),  # bias
             tf.TensorSpec([None, None], tf.bool),  # rhyme_at
-            tf.TensorSpec([None, g], tf.bool),  # groups
             tf.TensorSpec([None, None], tf.bool),  # line_end
             tf.TensorSpec([], tf.int32),  # repeat_limit
             tf.TensorSpec([], tf.float32),  # temperature
@@ -382,26 +374,59 @@ class Decoder:
             tf.TensorSpec([None], tf.int32),  # seeds: one per request
             tf.TensorSpec([None], tf.int32),  # row_request: the request of each row
             tf.TensorSpec([None], tf.int32),  # row_index: the row's index within its request
+            {  # where decoding starts: the state a previous chunk ended in, or a fresh one
+                "t": tf.TensorSpec([], tf.int32), "prev": tf.TensorSpec([None], tf.int32),
+                "done": tf.TensorSpec([None], tf.bool),
+                "lstm": [(tf.TensorSpec([None, n]), tf.TensorSpec([None, n])) for n in self.hidden],
+                "counts": tf.TensorSpec([None, v], tf.int32), "groups": tf.TensorSpec([None, g], tf.bool),
+                "line_hash": tf.TensorSpec([None], tf.int64), "line_len": tf.TensorSpec([None], tf.int32),
+                "theme_seen": tf.TensorSpec([None], tf.bool),
+            },
+            tf.TensorSpec([], tf.int32),  # stop_at: decode positions start["t"] .. stop_at - 1
         ]
         return tf.function(run, input_signature=spec)
 
     def generate(self, plan: Plan, sampling: Sampling) -> tuple[np.ndarray, np.ndarray]:
         """Tokens [B, T] (positions 1..T; pad after <eos>) and their model log-probabilities."""
-        return self.generate_many([(plan, sampling)])[0]
+        tokens, logprobs, _ = self.advance_many([(plan, sampling, None)], plan.forced.shape[1])[0]
+        return tokens, logprobs
 
-    def merge_key(self, plan: Plan, sampling: Sampling) -> tuple:
-        """Requests with equal keys can share one pass: same compiled loop, same length and
-        sampling; only their seeds and per-row tables differ."""
+    def start_state(self, plan: Plan) -> dict:
+        """The decoding state before the first token: what a chunked decode starts from."""
+        b = plan.batch
+        return {
+            "t": 0, "prev": np.full(b, self.tokenizer.bos, np.int32), "done": np.zeros(b, bool),
+            "lstm": [(np.zeros((b, n), np.float32), np.zeros((b, n), np.float32)) for n in self.hidden],
+            "counts": np.zeros((b, self.vocab_size), np.int32),
+            "groups": plan.groups if plan.groups is not None else np.ones((b, self.n_groups), bool),
+            "line_hash": np.zeros(b, np.int64), "line_len": np.zeros(b, np.int32),
+            "theme_seen": np.zeros(b, bool),
+        }
+
+    def merge_key(self, plan: Plan, sampling: Sampling, start: dict | None = None, stop_at: int = 0) -> tuple:
+        """Requests with equal keys can share one pass: same compiled loop, same positions and
+        sampling; only their seeds, per-row tables and states differ."""
         greedy = sampling.temperature == 0
         top_k = 0 if greedy or not sampling.top_k else min(int(sampling.top_k), self.vocab_size)
         use_top_p = not greedy and sampling.top_p < 1.0
         return (plan.rules, plan.bias is not None, greedy, top_k > 0, use_top_p, plan.forced.shape[1],
-                plan.repeat_limit, sampling.temperature, top_k, sampling.top_p)
+                plan.repeat_limit, sampling.temperature, top_k, sampling.top_p, start["t"] if start else 0,
+                stop_at or plan.forced.shape[1])
 
     def generate_many(self, requests: list[tuple[Plan, Sampling]]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Several requests of one merge_key in one batched pass; each gets exactly the tokens
-        it would get alone."""
-        keys = {self.merge_key(plan, sampling) for plan, sampling in requests}
+        """Several whole requests in one batched pass; each gets exactly its tokens alone."""
+        chunks = self.advance_many([(plan, sampling, None) for plan, sampling in requests],
+                                   requests[0][0].forced.shape[1])
+        return [(tokens, logprobs) for tokens, logprobs, _ in chunks]
+
+    def advance_many(self, requests: list[tuple[Plan, Sampling, dict | None]],
+                     stop_at: int) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+        """Decode positions start["t"] .. stop_at - 1 of several requests of one merge_key in one
+        batched pass (start None: from the beginning). Returns each request's tokens and
+        log-probabilities of those positions and the state to continue from: decoding in
+        chunks gives exactly the tokens of one pass."""
+        requests = [(plan, sampling, start or self.start_state(plan)) for plan, sampling, start in requests]
+        keys = {self.merge_key(plan, sampling, start, stop_at) for plan, sampling, start in requests}
         if len(keys) != 1:
             raise ValueError("generate_many needs requests of one merge_key")
         (key,) = keys
@@ -409,7 +434,8 @@ class Decoder:
         loop_key = (*key[:5], merged)
         if loop_key not in self._compiled:
             self._compiled[loop_key] = self._loop(*loop_key)
-        plans = [plan for plan, _ in requests]
+        plans = [plan for plan, _, _ in requests]
+        starts = [start for _, _, start in requests]
         sizes = [plan.batch for plan in plans]
         t = plans[0].forced.shape[1]
         offsets = np.cumsum([0] + [plan.masks.shape[0] for plan in plans[:-1]])
@@ -420,28 +446,37 @@ class Decoder:
         def no(p: Plan) -> np.ndarray:
             return np.zeros((p.batch, t), bool)
 
+        start = {k: tf.constant(np.concatenate([s[k] for s in starts])) for k in starts[0]
+                 if k not in ("t", "lstm")}
+        start["t"] = tf.constant(starts[0]["t"], tf.int32)
+        start["lstm"] = [tuple(tf.constant(np.concatenate([s["lstm"][i][j] for s in starts])) for j in (0, 1))
+                         for i in range(len(self.hidden))]
         bias = stack("bias", None) if key[1] else np.zeros((0, self.vocab_size), np.float32)
         sampling = requests[0][1]
         top_k = key[8]
-        tokens, logprobs = self._compiled[loop_key](
+        tokens, logprobs, end = self._compiled[loop_key](
             tf.constant(np.concatenate([p.forced for p in plans]), tf.int32),
             tf.constant(np.concatenate([p.mask_id + o for p, o in zip(plans, offsets)]), tf.int32),
             tf.constant(np.concatenate([p.masks for p in plans]), tf.bool),
             tf.constant(bias, tf.float32),
             tf.constant(stack("rhyme_at", no)),
-            tf.constant(stack("groups", lambda p: np.ones((p.batch, self.n_groups), bool)), tf.bool),
             tf.constant(stack("line_end", no)),
             tf.constant(plans[0].repeat_limit, tf.int32),
             tf.constant(max(sampling.temperature, 1e-6), tf.float32),
             tf.constant(max(top_k, 1), tf.int32),
             tf.constant(sampling.top_p, tf.float32),
-            tf.constant([s.seed % (2**31 - 1) for _, s in requests], tf.int32),
+            tf.constant([s.seed % (2**31 - 1) for _, s, _ in requests], tf.int32),
             tf.constant(np.repeat(np.arange(len(plans)), sizes), tf.int32),
             tf.constant(np.concatenate([np.arange(n) for n in sizes]), tf.int32),
+            start, tf.constant(stop_at, tf.int32),
         )
-        tokens, logprobs = tokens.numpy(), logprobs.numpy()
         cuts = np.cumsum(sizes)[:-1]
-        return list(zip(np.split(tokens, cuts), np.split(logprobs, cuts)))
+        tokens, logprobs = np.split(tokens.numpy(), cuts), np.split(logprobs.numpy(), cuts)
+        rows = {k: np.split(v.numpy(), cuts) for k, v in end.items() if k not in ("t", "lstm")}
+        lstm = [[np.split(x.numpy(), cuts) for x in layer] for layer in end["lstm"]]
+        ends = [{**{k: rows[k][r] for k in rows}, "t": stop_at,
+                 "lstm": [(layer[0][r], layer[1][r]) for layer in lstm]} for r in range(len(requests))]
+        return list(zip(tokens, logprobs, ends))
 
 
 def check_sampling(temperature: float, top_k: int, top_p: float) -> None:

@@ -94,10 +94,9 @@ def render_poem(poem: Poem) -> str:
             f'编号：<code>{html.escape(poem.id)}</code></div>')
 
 
-def render_partial(poem: Poem, lines: int) -> str:
-    """The first `lines` lines of a poem being shown, before its check."""
-    shown = poem.text.split("\n")[:lines]
-    return f'<div class="poem">{"<br>".join(html.escape(x) for x in shown)}</div>'
+def render_draft(text: str) -> str:
+    """A poem being written, before its check."""
+    return f'<div class="poem">{html.escape(text)}</div>'
 
 
 def render_alternatives(choices: list[tuple[str, float]]) -> list[str]:
@@ -186,17 +185,15 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
         if kwargs["tones"] == "off":
             kwargs["rhyme"] = None
         deadline = time.monotonic() + WRITE_SECONDS
+        # Streamed as it is written: the compiled loop runs a few tokens at a time and each
+        # draft shows every poem so far; concurrent visitors still share decoding passes.
         with page_errors():
-            poems = poet.write(**kwargs)
-        # Stream couplet by couplet: each yield extends the previous one. (The poems were
-        # written in one batched pass; streaming shows them as they are read, not as sampled.)
-        done, plain = "", "\n\n".join(p.text for p in poems)
-        for poem in poems:
-            if time.monotonic() > deadline:
-                raise gr.Error(f"超时：超过 {WRITE_SECONDS} 秒")
-            yield done + render_partial(poem, len(poem.lines) // 2), "", ""
-            done += render_poem(poem)
-        yield done, plain, poems[0].id
+            for texts, poems in poet.write_stream(**kwargs):
+                if time.monotonic() > deadline:
+                    raise gr.Error(f"超时：超过 {WRITE_SECONDS} 秒")
+                if poems is None:
+                    yield "".join(render_draft(text) for text in texts), "", ""
+        yield "".join(render_poem(p) for p in poems), "\n\n".join(p.text for p in poems), poems[0].id
 
     def check(text):
         text = _text(text, "诗", 2000)

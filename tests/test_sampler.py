@@ -156,8 +156,9 @@ def test_concurrent_writes_share_one_pass(tiny_poet, monkeypatch):
     import threading
 
     calls = []
-    real = tiny_poet.decoder.generate_many
-    monkeypatch.setattr(tiny_poet.decoder, "generate_many", lambda reqs: calls.append(len(reqs)) or real(reqs))
+    real = tiny_poet.decoder.advance_many
+    monkeypatch.setattr(tiny_poet.decoder, "advance_many",
+                        lambda reqs, stop: calls.append(len(reqs)) or real(reqs, stop))
     asks = [dict(form="七绝", seed=s, n=n) for s, n in ((5, 1), (6, 2), (7, 1), (8, 1))]
     alone = [[p.text for p in tiny_poet.write(**a)] for a in asks]
     calls.clear()
@@ -176,3 +177,23 @@ def test_concurrent_writes_share_one_pass(tiny_poet, monkeypatch):
         t.join(timeout=60)
     assert calls == [4]  # one merged pass for all four
     assert results == alone
+
+
+def test_streamed_writing_gives_the_same_poems(tiny_poet):
+    for ask in (dict(form="七绝", n=3, seed=4), dict(form="五律", theme="春风", n=2, seed=9),
+                dict(n=2, seed=3, max_tokens=40)):
+        steps = list(tiny_poet.write_stream(chunk=5, **ask))
+        texts, poems = steps[-1]
+        alone = tiny_poet.write(**ask)
+        assert [p.text for p in poems] == [p.text for p in alone] == texts
+        assert [p.id for p in poems] == [p.id for p in alone]
+        drafts = [draft for draft, finished in steps[:-1]]
+        assert len(drafts) >= 2 and all(finished is None for _, finished in steps[:-1])
+        for before, after in zip(drafts, drafts[1:]):
+            assert all(len(b) < len(a) and a.startswith(b) for b, a in zip(before, after))
+        if "form" in ask:  # (a free poem cut at the length cap keeps only its whole couplets)
+            assert all(p.text.replace("\n", "").startswith(d) for p, d in zip(poems, drafts[-1]))
+    with pytest.raises(GenerationError, match="rerank"):
+        list(tiny_poet.write_stream(rerank=True))
+    with pytest.raises(GenerationError, match="colour"):
+        list(tiny_poet.write_stream(colour="red"))

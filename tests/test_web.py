@@ -30,13 +30,21 @@ def plain_text(markup: str) -> str:
     return re.sub(r"<[^>]+>", "", markup)
 
 
+def poem_texts(markup: str) -> list[str]:
+    """The text of each poem shown, without marks of checking or line breaks."""
+    return [plain_text(p.replace("<br>", "")) for p in re.findall(r'<div class="poem">(.*?)</div>', markup)]
+
+
 def test_write_streams_then_check_regenerate_and_alternatives(client):
     job = client.submit(*WRITE_ARGS, api_name="/write")
     html, text, poem_id = job.result(timeout=120)
     partials = [out[0] for out in job.outputs()]
-    assert len(partials) >= 2 and partials[-1] == html
-    for before, after in zip(partials, partials[1:]):
-        assert plain_text(after).startswith(plain_text(before))
+    assert len(partials) >= 3 and partials[-1] == html
+    for before, after in zip(partials, partials[1:]):  # each poem grows, never changes
+        poems_before, poems_after = poem_texts(before), poem_texts(after)
+        assert len(poems_before) == len(poems_after) == 2
+        assert all(a.startswith(b) for b, a in zip(poems_before, poems_after))
+    assert len(poem_texts(partials[0])[0]) < len(poem_texts(html)[0])  # the first is a real draft
     assert html.count('class="poem"') == 2 and "合律" in html
     poems = text.split("\n\n")
     assert len(poems) == 2
@@ -132,8 +140,8 @@ def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
     from concurrent.futures import ThreadPoolExecutor
 
     passes = []
-    real = tiny_poet.decoder.generate_many
-    tiny_poet.decoder.generate_many = lambda reqs: passes.append(len(reqs)) or real(reqs)
+    real = tiny_poet.decoder.advance_many
+    tiny_poet.decoder.advance_many = lambda reqs, stop: passes.append(len(reqs)) or real(reqs, stop)
     try:
         def client(k):
             texts = []
@@ -146,7 +154,7 @@ def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
         with ThreadPoolExecutor(16) as pool:
             results = list(pool.map(client, range(16)))
     finally:
-        del tiny_poet.decoder.generate_many
+        del tiny_poet.decoder.advance_many
     texts = [t for texts in results for t in texts]
     assert len(texts) == 160 and None not in texts
     assert max(passes) > 1  # some requests did share a pass
