@@ -30,6 +30,7 @@ FORM_CHOICES = ["自由", *FORMS]
 TONE_CHOICES = [("严格格律", "strict"), ("只押韵", "rhyme"), ("不限", "off")]
 SCRIPT_CHOICES = [("简体", "simplified"), ("繁體", "traditional")]
 MAX_WEB_POEMS = 16
+STREAM_CHUNK = 16  # tokens per draft: about a couplet of a 七言 poem
 WRITE_SECONDS = 30  # a generator's own deadline: Gradio's time_limit does not stop one mid-stream
 EXAMPLES = [
     ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 3, 1, "simplified"],
@@ -188,7 +189,7 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
         # Streamed as it is written: the compiled loop runs a few tokens at a time and each
         # draft shows every poem so far; concurrent visitors still share decoding passes.
         with page_errors():
-            for texts, poems in poet.write_stream(**kwargs):
+            for texts, poems in poet.write_stream(chunk=STREAM_CHUNK, **kwargs):
                 if time.monotonic() > deadline:
                     raise gr.Error(f"超时：超过 {WRITE_SECONDS} 秒")
                 if poems is None:
