@@ -410,7 +410,18 @@ class Poet:
     def _locate(self, poem_id: str, line: int, position: int):
         """The poem, its parameters, and the token column of (line, position), 0-based."""
         params, seed, index = self._decode_id(poem_id)
-        poems, tokens = self._generate(params, index + 1, seed)
+        req, sampling, keywords, script, plan = self._plan(params, index + 1, seed)
+        # A regulated form's layout gives the column before decoding: decode in two chunks and
+        # keep the state there, for a rewrite to continue from.
+        split = plan.layout.get((line, position)) if plan.layout and isinstance(line, int) \
+            and isinstance(position, int) else None
+        if split:
+            head, head_lp, state = self._decode(plan, sampling, None, split)
+            tail, tail_lp, _ = self._decode(plan, sampling, state, None)
+            tokens, logprobs = np.concatenate([head, tail], axis=1), np.concatenate([head_lp, tail_lp], axis=1)
+        else:
+            tokens, logprobs, state = *self._decode(plan, sampling)[:2], None
+        poems = self._poems(params, seed, req, keywords, script, tokens, logprobs)
         poem, row = poems[index], tokens[index]
         for name, value, top in (("line", line, len(poem.lines)),
                                  ("position", position, len(poem.lines[line]) if 0 <= line < len(poem.lines)
@@ -426,7 +437,11 @@ class Poet:
                     else "tail acrostic" if params["tail"] and position == len(poem.lines[line]) - 1 else "")
         if fixed_by:
             raise GenerationError(f"line {line + 1}, character {position + 1} is fixed by the {fixed_by}")
-        return poem, params, seed, row, col
+        at_col = None
+        if split == col:
+            at_col = {k: (v if k == "t" else [(h[index:index + 1], c[index:index + 1]) for h, c in v]
+                          if k == "lstm" else v[index:index + 1]) for k, v in state.items()}
+        return poem, params, seed, row, col, logprobs[index], at_col
 
     def _allowed(self, poem: Poem, tones: str, line: int, position: int) -> np.ndarray:
         """Characters that keep what the request asked for at that position: the tone of the
@@ -457,7 +472,7 @@ class Poet:
         those that keep its form, tone and rhyme, with their probabilities."""
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
             raise GenerationError(f"k must be from 1 to 50, got {k!r}")
-        poem, params, _, row, col = self._locate(poem_id, line, position)
+        poem, params, _, row, col, _, _ = self._locate(poem_id, line, position)
         inputs = np.concatenate([[self.tokenizer.bos], row[:col]]).astype(np.int32)[None]
         with self._decoding:
             logits = np.asarray(self.model(inputs, training=False))[0, -1].astype(np.float64)
@@ -470,7 +485,7 @@ class Poet:
     def rewrite(self, poem_id: str, line: int, position: int, char: str) -> Poem:
         """Put `char` at (line, position) (0-based) and write the rest of the poem anew, under
         the same constraints, pattern and seed. The new poem has its own id."""
-        poem, params, seed, row, col = self._locate(poem_id, line, position)
+        poem, params, seed, row, col, row_logprobs, at_col = self._locate(poem_id, line, position)
         [token] = self._ids(char, "replacement character", punctuation=False) or [None]
         if token is None or len(char.strip()) != 1:
             raise GenerationError(f"give exactly one replacement character, got {char!r}")
@@ -483,7 +498,15 @@ class Poet:
         # A fresh draw for the rest (the same seed would mostly repeat the old ending), still
         # reproducible: the new id records this seed.
         seed = (seed * 1_000_003 + col * 7_919 + token) % (2**31 - 1)
-        return self._write(params, 1, seed)[0]
+        if at_col is None:
+            return self._write(params, 1, seed)[0]
+        # Continue from the original poem's decoding state at that column (LSTM and
+        # constraints alike) instead of feeding the kept prefix through the model again.
+        req, sampling, keywords, script, plan = self._plan(params, 1, seed)
+        tail, tail_lp, _ = self._decode(plan, sampling, at_col, None)
+        tokens = np.concatenate([row[None, :col], tail], axis=1)
+        logprobs = np.concatenate([row_logprobs[None, :col], tail_lp], axis=1)
+        return self._poems(params, seed, req, keywords, script, tokens, logprobs)[0]
 
     @staticmethod
     def _make_params_keys() -> tuple[str, ...]:

@@ -155,7 +155,7 @@ def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
                                   ("no_copy", req.no_copy)) if on)
     return Plan(forced=forced_b, mask_id=mask_b, masks=vocab.masks, bias=bias, rules=rules,
                 rhyme_at=rhyme_b, groups=np.tile(groups0, (n, 1)), line_end=end_b,
-                repeat_limit=req.max_repeat)
+                repeat_limit=req.max_repeat, layout=where)
 
 
 def _patterns_for(vocab: Vocabulary, req: Request, fixed: dict) -> list[Pattern]:

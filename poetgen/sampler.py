@@ -34,6 +34,7 @@ class Plan:
     groups: np.ndarray | None = None  # bool [B, G]: rhyme groups still allowed at the start
     line_end: np.ndarray | None = None  # bool [B, T]: last character of a line ("no_copy")
     repeat_limit: int = 0  # "no_repeat": a character may appear at most this often
+    layout: dict | None = None  # (line, position) -> column, for a regulated form
 
     @property
     def batch(self) -> int:

@@ -64,3 +64,20 @@ def test_a_replacement_that_breaks_the_tone_is_refused(tiny_poet, poem):
         tiny_poet.rewrite(poem.id, 1, 1, char)
     with pytest.raises(GenerationError, match="exactly one"):
         tiny_poet.rewrite(poem.id, 1, 1, "")
+
+
+def test_rewrite_continues_from_the_state_at_that_character(tiny_poet, poem, monkeypatch):
+    calls = []
+    real = tiny_poet.decoder.advance_many
+    monkeypatch.setattr(tiny_poet.decoder, "advance_many",
+                        lambda reqs, stop: calls.append((reqs[0][2] and reqs[0][2]["t"], stop, reqs[0][0].batch))
+                        or real(reqs, stop))
+    line, position = 1, 4
+    char = tiny_poet.alternatives(poem.id, line, position)[-1][0]
+    calls.clear()
+    new = tiny_poet.rewrite(poem.id, line, position, char)
+    col = 1 + 8 + position  # <form>, then line 1 (7 characters and its mark), then the position
+    # the original decoded up to the column, then on; the rewrite only from the column on
+    assert calls == [(None, col, 1), (col, 33 + 1, 1), (col, 33 + 1, 1)]
+    assert tiny_poet.regenerate(new.id).text == new.text  # the same poem as one full pass
+    assert "".join(new.lines).startswith("".join(poem.lines[:line]) + poem.lines[line][:position] + char)
