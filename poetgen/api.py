@@ -498,11 +498,21 @@ class Poet:
         # A fresh draw for the rest (the same seed would mostly repeat the old ending), still
         # reproducible: the new id records this seed.
         seed = (seed * 1_000_003 + col * 7_919 + token) % (2**31 - 1)
-        if at_col is None:
-            return self._write(params, 1, seed)[0]
+        req, sampling, keywords, script, plan = self._plan(params, 1, seed)
+        if at_col is None or not np.array_equal(plan.forced[0, :col], row[:col]):
+            # No saved state (a free-form poem), or the kept text reads back as other characters
+            # (a corpus with both 凭 and 憑): one full pass, as the new id will give.
+            tokens, logprobs, _ = self._decode(plan, sampling)
+            return self._poems(params, seed, req, keywords, script, tokens, logprobs)[0]
         # Continue from the original poem's decoding state at that column (LSTM and
         # constraints alike) instead of feeding the kept prefix through the model again.
-        req, sampling, keywords, script, plan = self._plan(params, 1, seed)
+        if plan.groups is not None and plan.rhyme_at is not None:
+            # The new plan's pinned pattern may open other rhyme groups than the original's
+            # choice of patterns did: carry the groups its own pass would have at the column.
+            groups = plan.groups[:1].copy()
+            for t in np.flatnonzero(plan.rhyme_at[0, :col]):
+                groups &= self.vocab.members[row[t]]
+            at_col = {**at_col, "groups": groups}
         tail, tail_lp, _ = self._decode(plan, sampling, at_col, None)
         tokens = np.concatenate([row[None, :col], tail], axis=1)
         logprobs = np.concatenate([row_logprobs[None, :col], tail_lp], axis=1)

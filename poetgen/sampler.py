@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from .tokenizer import Tokenizer
 
-NEG_INF = -1e9  # a finite "-inf": keeps softmax and Gumbel arithmetic free of NaN
+NEG_INF = -1e9  # a finite "-inf": keeps softmax arithmetic free of NaN
 
 
 @dataclass
@@ -200,6 +200,48 @@ def top_p_filter(logits, p, candidates: int = 256, top_values=None):
     return tf.where(logits < cut, NEG_INF, logits)
 
 
+# ----------------------------------------------------------------------------- sampling
+
+def log_normalizer(logits):
+    """log sum exp over each row: fewer passes over [B, V] than tf.reduce_logsumexp."""
+    top = tf.reduce_max(logits, axis=-1)
+    return top + tf.math.log(tf.reduce_sum(tf.exp(logits - top[:, None]), axis=-1))
+
+
+SAMPLE_BLOCK = 64
+
+
+def sample_rows(logits, u):
+    """One token per row drawn from softmax(logits), by inverting its distribution at u [B]
+    in [0, 1): a row's token depends on its logits and its own u only.
+
+    One uniform number per row instead of Gumbel noise over the whole vocabulary (whose random
+    numbers and logarithms were most of a step's cost at batch 64), and a two-level search:
+    cumulative sums over blocks of SAMPLE_BLOCK tokens, then within the chosen block, since a
+    cumulative sum over the whole vocabulary is slow on a CPU. A token of zero weight (masked
+    with NEG_INF) is never chosen, whatever rounding does."""
+    batch, vocab = tf.shape(logits)[0], tf.shape(logits)[1]
+    blocks = (vocab + SAMPLE_BLOCK - 1) // SAMPLE_BLOCK
+    weights = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))
+    weights = tf.reshape(tf.pad(weights, [[0, 0], [0, blocks * SAMPLE_BLOCK - vocab]]),
+                         [batch, blocks, SAMPLE_BLOCK])
+
+    def pick(cumulative, target):
+        """The first index whose cumulative weight exceeds target, kept on a nonzero weight."""
+        index = tf.searchsorted(cumulative, target[:, None], side="right")[:, 0]
+        steps = tf.concat([cumulative[:, :1], cumulative[:, 1:] - cumulative[:, :-1]], axis=1)
+        positions = tf.range(tf.shape(cumulative)[1])
+        last_nonzero = tf.reduce_max(tf.where(steps > 0, positions[None, :], 0), axis=1)
+        return tf.minimum(index, last_nonzero)
+
+    block_cumulative = tf.cumsum(tf.reduce_sum(weights, axis=2), axis=1)
+    target = u * block_cumulative[:, -1]
+    block = pick(block_cumulative, target)
+    before = tf.where(block > 0, tf.gather(block_cumulative, tf.maximum(block - 1, 0), batch_dims=1), 0.0)
+    within = tf.cumsum(tf.gather(weights, block, batch_dims=1), axis=1)
+    return block * SAMPLE_BLOCK + pick(within, target - before)
+
+
 # ----------------------------------------------------------------------------- the decoder
 
 class Decoder:
@@ -283,13 +325,8 @@ class Decoder:
             if has_bias:  # constant over the loop: computed once
                 keyword, faded = theme_keyword_mask(bias), bias * THEME_FADE
 
-            def cond(state):
-                return tf.logical_and(tf.logical_not(tf.reduce_all(state["done"])), state["t"] < stop_at)
-
-            def body(state):
-                t, prev = state["t"], state["prev"]
-                logits, lstm = self.step(prev, state["lstm"])
-                raw = tf.nn.log_softmax(logits)
+            def choose(logits, state, t):
+                """The next token of every poem not yet settled: rules, then the draw."""
                 if has_bias:
                     logits = logits + theme_bias_now(bias, faded, state["theme_seen"])
                 logits = apply_mask(logits, tf.gather(masks, mask_id[:, t]))
@@ -306,24 +343,34 @@ class Decoder:
                         logits, top_values = top_k_filter(logits, top_k)
                     if use_top_p:
                         logits = top_p_filter(logits, top_p, top_values=top_values)
-                    # Gumbel-max with counter-based noise: row b's noise depends only on
-                    # (seed, step, b), so a poem does not change with the batch size, nor
-                    # with the other requests it is merged with.
+                    # Counter-based random numbers: row b's depends only on (seed, step, b), so
+                    # a poem does not change with the batch size, nor with the requests it is
+                    # merged with.
                     if merged:
                         rows = tf.reduce_max(row_index) + 1
 
-                        def request_noise(seed):
-                            return tf.random.stateless_uniform([rows, self.vocab_size], seed=tf.stack([seed, t]),
-                                                               minval=1e-20, maxval=1.0)
+                        def request_uniforms(seed):
+                            return tf.random.stateless_uniform([rows], seed=tf.stack([seed, t]))
 
-                        noise = tf.map_fn(request_noise, seeds, fn_output_signature=tf.float32)
-                        u = tf.gather_nd(noise, tf.stack([row_request, row_index], axis=1))
+                        uniforms = tf.map_fn(request_uniforms, seeds, fn_output_signature=tf.float32)
+                        u = tf.gather_nd(uniforms, tf.stack([row_request, row_index], axis=1))
                     else:
-                        u = tf.random.stateless_uniform(tf.shape(logits), seed=tf.stack([seeds[0], t]),
-                                                        minval=1e-20, maxval=1.0)
-                    chosen = tf.argmax(logits - tf.math.log(-tf.math.log(u)), axis=-1,
-                                       output_type=tf.int32)
+                        u = tf.random.stateless_uniform([batch], seed=tf.stack([seeds[0], t]))
+                    chosen = sample_rows(logits, u)
+                return chosen
+
+            def cond(state):
+                return tf.logical_and(tf.logical_not(tf.reduce_all(state["done"])), state["t"] < stop_at)
+
+            def body(state):
+                t, prev = state["t"], state["prev"]
+                logits, lstm = self.step(prev, state["lstm"])
+                normalizer = log_normalizer(logits)
                 force = forced[:, t]
+                # Where every poem has its token already (a mark, an acrostic character, or
+                # finished), the rules and the draw are skipped: their result would be unused.
+                settled = tf.reduce_all(tf.logical_or(force >= 0, state["done"]))
+                chosen = tf.cond(settled, lambda: tf.zeros_like(prev), lambda: choose(logits, state, t))
                 token = tf.where(force >= 0, force, chosen)
                 token = tf.where(state["done"], tok.pad, token)
                 is_char = tf.gather(tables["is_char"], token)
@@ -331,8 +378,8 @@ class Decoder:
                     rhyme_at[:, t][:, None],
                     tf.logical_and(state["groups"], tf.gather(tables["group_members"], token)),
                     state["groups"])
-                counts = state["counts"] + tf.one_hot(token, self.vocab_size, dtype=tf.int32) * tf.cast(
-                    is_char, tf.int32)[:, None]
+                counts = tf.tensor_scatter_nd_add(state["counts"], tf.stack([tf.range(batch), token], axis=1),
+                                                  tf.cast(is_char, tf.int32))
                 new_hash = tf.where(is_char, extend_hash(state["line_hash"], tf.cast(token, tf.int64)), 0)
                 new_len = tf.where(is_char, state["line_len"] + 1, 0)
                 theme_seen = state["theme_seen"]
@@ -345,8 +392,8 @@ class Decoder:
                     "groups": new_groups, "line_hash": new_hash, "line_len": new_len,
                     "theme_seen": theme_seen,
                     "tokens": state["tokens"].write(t - t0, token),
-                    "logprobs": state["logprobs"].write(t - t0, tf.where(state["done"], 0.0,
-                                                                         tf.gather(raw, token, batch_dims=1))),
+                    "logprobs": state["logprobs"].write(t - t0, tf.where(
+                        state["done"], 0.0, tf.gather(logits, token, batch_dims=1) - normalizer)),
                 },)
 
             (state,) = tf.while_loop(cond, body, (state,), maximum_iterations=span)

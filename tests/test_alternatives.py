@@ -81,3 +81,15 @@ def test_rewrite_continues_from_the_state_at_that_character(tiny_poet, poem, mon
     assert calls == [(None, col, 1), (col, 33 + 1, 1), (col, 33 + 1, 1)]
     assert tiny_poet.regenerate(new.id).text == new.text  # the same poem as one full pass
     assert "".join(new.lines).startswith("".join(poem.lines[:line]) + poem.lines[line][:position] + char)
+
+
+@pytest.mark.parametrize("form", ["五绝", "七绝", "七律"])
+def test_a_rewrite_from_the_saved_state_is_the_poem_its_id_gives(tiny_poet, form):
+    """Whatever pattern and rhyme groups the original poem left open, continuing from its state
+    gives exactly what one full pass of the new id writes."""
+    for seed in range(4):
+        poem = tiny_poet.write(form=form, n=1, seed=seed)[0]
+        for line, position in ((1, 2), (2, 1)):
+            char = tiny_poet.alternatives(poem.id, line, position)[-1][0]
+            new = tiny_poet.rewrite(poem.id, line, position, char)
+            assert tiny_poet.regenerate(new.id).text == new.text

@@ -5,7 +5,7 @@ import tensorflow as tf
 from poetgen.constraints import Request, plan_request
 from poetgen.corpus import SHAPE_OF_FORM
 from poetgen.errors import GenerationError
-from poetgen.sampler import NEG_INF, Sampling, top_k_filter, top_p_filter
+from poetgen.sampler import NEG_INF, Sampling, sample_rows, top_k_filter, top_p_filter
 
 
 def test_compiled_step_matches_the_keras_model(tiny_poet):
@@ -61,15 +61,46 @@ def test_greedy_is_deterministic_and_equals_top_k_1(tiny_poet):
 
 
 def test_score_is_the_mean_log_probability_per_character(tiny_poet):
-    poem = tiny_poet.write(form="五绝", seed=3)[0]
+    params = dict(start="", form="五绝", temperature=0.8, top_k=0, top_p=1.0, script="traditional",
+                  max_tokens=120, acrostic="", tail="", theme="", rhyme=None, tones=None, pattern=None,
+                  no_copy=True, max_repeat=2)
+    (poem,), tokens = tiny_poet._generate(params, 1, 3)
     tok = tiny_poet.tokenizer
-    text = tiny_poet.to_model_script("".join(poem.text.split("\n")))
-    ids = tok.encode(text, form="五绝")
+    # The tokens themselves: the text may not map back to them (a corpus can hold both 凭 and 憑).
+    ids = [tok.bos, *(t for t in tokens[0] if t != tok.pad)]
     logits = np.asarray(tiny_poet.model(np.array([ids[:-1]], np.int32)))[0].astype(np.float64)
     logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
         - logits.max(-1, keepdims=True)
     chars = [(t, ids[t + 1]) for t in range(len(ids) - 1) if ids[t + 1] >= tok.first_char]
     assert poem.score == pytest.approx(np.mean([logp[t, c] for t, c in chars]), abs=1e-3)
+
+
+def test_sample_rows_draws_from_the_softmax_and_never_a_masked_token():
+    rng = np.random.default_rng(0)
+    vocab, draws = 150, 40_000  # not a multiple of the block: the last block is partial
+    logits = rng.standard_normal(vocab).astype(np.float32) * 2
+    logits[rng.choice(vocab, 60, replace=False)] = NEG_INF
+    logits[vocab - 1] = NEG_INF
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    u = tf.constant(rng.random(draws), tf.float32)
+    chosen = sample_rows(tf.constant(np.tile(logits, (draws, 1))), u).numpy()
+    assert probs[chosen].min() > 0
+    counts = np.bincount(chosen, minlength=vocab) / draws
+    assert np.abs(counts - probs).max() < 0.01
+    # A row's token depends on its own logits and u only.
+    alone = sample_rows(tf.constant(logits[None]), u[:1]).numpy()
+    np.testing.assert_array_equal(alone[:1], chosen[:1])
+
+
+def test_sample_rows_at_the_ends_of_the_interval():
+    logits = np.full((3, 130), NEG_INF, np.float32)
+    logits[:, [5, 64, 127]] = 0.0  # three equally likely tokens in three blocks
+    u = tf.constant([0.0, 0.5, np.nextafter(np.float32(1), np.float32(0))], tf.float32)
+    assert sample_rows(tf.constant(logits), u).numpy().tolist() == [5, 64, 127]
+    one = np.full((1, 70), NEG_INF, np.float32)
+    one[0, 69] = 3.0
+    assert sample_rows(tf.constant(one), tf.constant([0.999999], tf.float32)).numpy().tolist() == [69]
 
 
 def test_top_k_and_top_p_filters():
