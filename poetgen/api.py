@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from .constraints import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request, Vocabulary, plan_request
 from .corpus import FORMS, split_lines
@@ -189,15 +190,17 @@ class Poet:
         return out
 
     @cached_property
-    def _unit_embedding(self) -> np.ndarray:
+    def _unit_embedding(self) -> tf.Tensor:
         emb = self.decoder.embedding.numpy()
-        return emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9)
+        return tf.constant(emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9))
 
     def theme_bias(self, keywords: list[str], strength: float = 3.0) -> np.ndarray:
         """A logit bias toward the keyword characters and, more gently, their nearest
         neighbours in the model's embedding space (characters used in the same contexts)."""
         ids = sorted({self.tokenizer.index[ch] for word in keywords for ch in word})
-        sims = self._unit_embedding[ids] @ self._unit_embedding.T
+        # In TensorFlow, not numpy: OpenBLAS's threads keep spinning after a matmul and would
+        # slow the decoding pass that follows by a third (measured).
+        sims = tf.matmul(tf.gather(self._unit_embedding, ids), self._unit_embedding, transpose_b=True).numpy()
         sims[:, : self.tokenizer.first_char] = -1
         bias = np.zeros(len(self.tokenizer), np.float32)
         for row in sims:

@@ -218,28 +218,24 @@ def sample_rows(logits, u):
     One uniform number per row instead of Gumbel noise over the whole vocabulary (whose random
     numbers and logarithms were most of a step's cost at batch 64), and a two-level search:
     cumulative sums over blocks of SAMPLE_BLOCK tokens, then within the chosen block, since a
-    cumulative sum over the whole vocabulary is slow on a CPU. A token of zero weight (masked
-    with NEG_INF) is never chosen, whatever rounding does."""
+    cumulative sum over the whole vocabulary is slow on a CPU."""
     batch, vocab = tf.shape(logits)[0], tf.shape(logits)[1]
     blocks = (vocab + SAMPLE_BLOCK - 1) // SAMPLE_BLOCK
     weights = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))
     weights = tf.reshape(tf.pad(weights, [[0, 0], [0, blocks * SAMPLE_BLOCK - vocab]]),
                          [batch, blocks, SAMPLE_BLOCK])
-
-    def pick(cumulative, target):
-        """The first index whose cumulative weight exceeds target, kept on a nonzero weight."""
-        index = tf.searchsorted(cumulative, target[:, None], side="right")[:, 0]
-        steps = tf.concat([cumulative[:, :1], cumulative[:, 1:] - cumulative[:, :-1]], axis=1)
-        positions = tf.range(tf.shape(cumulative)[1])
-        last_nonzero = tf.reduce_max(tf.where(steps > 0, positions[None, :], 0), axis=1)
-        return tf.minimum(index, last_nonzero)
-
     block_cumulative = tf.cumsum(tf.reduce_sum(weights, axis=2), axis=1)
-    target = u * block_cumulative[:, -1]
-    block = pick(block_cumulative, target)
-    before = tf.where(block > 0, tf.gather(block_cumulative, tf.maximum(block - 1, 0), batch_dims=1), 0.0)
+    block = _first_above(block_cumulative, u * block_cumulative[:, -1])
+    before = tf.gather(tf.pad(block_cumulative, [[0, 0], [1, 0]]), block, batch_dims=1)
     within = tf.cumsum(tf.gather(weights, block, batch_dims=1), axis=1)
-    return block * SAMPLE_BLOCK + pick(within, target - before)
+    return block * SAMPLE_BLOCK + _first_above(within, u * block_cumulative[:, -1] - before)
+
+
+def _first_above(cumulative, target):
+    """The first index whose cumulative weight exceeds target: always one of nonzero weight,
+    as target is kept below the total whatever rounding did."""
+    target = tf.clip_by_value(target, 0.0, tf.math.nextafter(cumulative[:, -1], 0.0))
+    return tf.searchsorted(cumulative, target[:, None], side="right")[:, 0]
 
 
 # ----------------------------------------------------------------------------- the decoder
@@ -293,6 +289,11 @@ class Decoder:
 
     def step(self, token, states):
         """One token for every poem -> next-token logits and the new LSTM states."""
+        h, states = self.recur(token, states)
+        return self.head(h), states
+
+    def recur(self, token, states):
+        """One token for every poem -> the top LSTM layer's output and the new states."""
         x = tf.gather(self.embedding, token)
         new_states = []
         for (weights, bias), (h, c) in zip(self.lstm, states):
@@ -302,9 +303,13 @@ class Decoder:
             h = tf.sigmoid(o) * tf.tanh(c)
             new_states.append((h, c))
             x = h
+        return x, new_states
+
+    def head(self, x):
+        """The top LSTM layer's output -> next-token logits."""
         if self.projection is not None:
             x = tf.matmul(x, self.projection[0]) + self.projection[1]
-        return tf.matmul(x, self.output[0]) + self.output[1], new_states
+        return tf.matmul(x, self.output[0]) + self.output[1]
 
     def zero_states(self, batch):
         return [(tf.zeros([batch, n]), tf.zeros([batch, n])) for n in self.hidden]
@@ -313,6 +318,7 @@ class Decoder:
               merged: bool = False):
         tables = self._tables
         rule_fns = [RULES[name](tables) for name in rules]
+        counts_used = "rhyme" in rules or "no_repeat" in rules
         tok = self.tokenizer
 
         def run(forced, mask_id, masks, bias, rhyme_at, line_end, repeat_limit,
@@ -364,22 +370,41 @@ class Decoder:
 
             def body(state):
                 t, prev = state["t"], state["prev"]
-                logits, lstm = self.step(prev, state["lstm"])
-                normalizer = log_normalizer(logits)
+                top, lstm = self.recur(prev, state["lstm"])
                 force = forced[:, t]
-                # Where every poem has its token already (a mark, an acrostic character, or
-                # finished), the rules and the draw are skipped: their result would be unused.
-                settled = tf.reduce_all(tf.logical_or(force >= 0, state["done"]))
-                chosen = tf.cond(settled, lambda: tf.zeros_like(prev), lambda: choose(logits, state, t))
-                token = tf.where(force >= 0, force, chosen)
+
+                def choose_or_take(logits):
+                    # Where every poem has its token already (a mark, an acrostic character,
+                    # or finished), the rules and the draw are skipped: their result is unused.
+                    settled = tf.reduce_all(tf.logical_or(force >= 0, state["done"]))
+                    chosen = tf.cond(settled, lambda: tf.zeros_like(prev), lambda: choose(logits, state, t))
+                    return tf.where(force >= 0, force, chosen)
+
+                def with_logits():
+                    logits = self.head(top)
+                    token = choose_or_take(logits)
+                    return token, tf.gather(logits, token, batch_dims=1) - log_normalizer(logits)
+
+                def marks_only():
+                    return force, tf.zeros([batch])
+
+                # A forced mark or end needs no logits: only characters' log-probabilities make
+                # a poem's score. Where that holds for every poem, the output layer (about half
+                # of a step's work) is skipped.
+                forced_mark = tf.logical_and(force >= 0, tf.logical_not(tf.gather(tables["is_char"],
+                                                                                  tf.maximum(force, 0))))
+                token, logprob = tf.cond(tf.reduce_all(tf.logical_or(forced_mark, state["done"])),
+                                         marks_only, with_logits)
                 token = tf.where(state["done"], tok.pad, token)
                 is_char = tf.gather(tables["is_char"], token)
                 new_groups = tf.where(
                     rhyme_at[:, t][:, None],
                     tf.logical_and(state["groups"], tf.gather(tables["group_members"], token)),
                     state["groups"])
-                counts = tf.tensor_scatter_nd_add(state["counts"], tf.stack([tf.range(batch), token], axis=1),
-                                                  tf.cast(is_char, tf.int32))
+                counts = state["counts"]
+                if counts_used:  # a [B, V] update at every step: only for the rules that read it
+                    counts = tf.tensor_scatter_nd_add(counts, tf.stack([tf.range(batch), token], axis=1),
+                                                      tf.cast(is_char, tf.int32))
                 new_hash = tf.where(is_char, extend_hash(state["line_hash"], tf.cast(token, tf.int64)), 0)
                 new_len = tf.where(is_char, state["line_len"] + 1, 0)
                 theme_seen = state["theme_seen"]
@@ -392,8 +417,7 @@ class Decoder:
                     "groups": new_groups, "line_hash": new_hash, "line_len": new_len,
                     "theme_seen": theme_seen,
                     "tokens": state["tokens"].write(t - t0, token),
-                    "logprobs": state["logprobs"].write(t - t0, tf.where(
-                        state["done"], 0.0, tf.gather(logits, token, batch_dims=1) - normalizer)),
+                    "logprobs": state["logprobs"].write(t - t0, tf.where(state["done"], 0.0, logprob)),
                 },)
 
             (state,) = tf.while_loop(cond, body, (state,), maximum_iterations=span)
@@ -435,7 +459,8 @@ class Decoder:
         return tf.function(run, input_signature=spec)
 
     def generate(self, plan: Plan, sampling: Sampling) -> tuple[np.ndarray, np.ndarray]:
-        """Tokens [B, T] (positions 1..T; pad after <eos>) and their model log-probabilities."""
+        """Tokens [B, T] (positions 1..T; pad after <eos>) and the model's log-probabilities of
+        the characters among them (0 where the plan forces a mark or the end)."""
         tokens, logprobs, _ = self.advance_many([(plan, sampling, None)], plan.forced.shape[1])[0]
         return tokens, logprobs
 
