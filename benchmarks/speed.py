@@ -5,7 +5,8 @@
 Side by side in one run, on the shipped model's architecture and vocabulary:
 - the machine: float32 matmul peak (numpy, all cores) and memory read bandwidth;
 - training tokens/s of poetgen's own compiled step (`poetgen.train.make_train_step`: Adam with
-  clipping, masked cross-entropy) and of the same model in PyTorch (`nn.LSTM`, the same shapes,
+  clipping, masked cross-entropy, the LSTM's hand-written gradient), of the same step with
+  Keras's own LSTM gradient, and of the same model in PyTorch (`nn.LSTM`, the same shapes,
   batch and vocabulary; install it with `pip install -e ".[bench]"`), their ratio, and the
   fraction of the matmul peak each reaches (FLOPs per token computed from the model);
 - generation: one 七绝 and a batch of 64, form only and with every constraint on, against the
@@ -87,7 +88,9 @@ def batches(cfg: ModelConfig, batch: int, window: int, count: int):
     return [rng.integers(4, cfg.vocab_size, size=(batch, window + 1)).astype(np.int32) for _ in range(count)]
 
 
-def keras_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float:
+def keras_train_tokens_per_s(cfg: ModelConfig, data, steps: int, keras_lstm: bool = False) -> float:
+    """poetgen's training step; keras_lstm: the same step with Keras's own LSTM and gradient and
+    TensorFlow's own cross-entropy kernel (what poetgen's step replaces), for comparison."""
     import tensorflow as tf
 
     from poetgen.train import make_train_step
@@ -96,7 +99,7 @@ def keras_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float:
     model = build_model(cfg)
     optimizer = keras.optimizers.Adam(2e-3, clipnorm=1.0)
     optimizer.build(model.trainable_variables)
-    step = make_train_step(model, optimizer)
+    step = make_train_step(model, optimizer) if not keras_lstm else keras_lstm_step(model, optimizer)
     tokens = data[0][:, 1:].size
 
     def run(batch):
@@ -106,6 +109,20 @@ def keras_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float:
         run(batch)
     times = [_timed(lambda b=b: run(b)) for b in data[3 : 3 + steps]]
     return tokens / statistics.median(times)
+
+
+def keras_lstm_step(model, optimizer):
+    import tensorflow as tf
+
+    @tf.function
+    def step(inputs, targets, total_tokens):
+        with tf.GradientTape() as tape:
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, model(inputs, training=True))
+            loss = tf.reduce_sum(ce) / total_tokens
+        optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+        return loss
+
+    return step
 
 
 def torch_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float | None:
@@ -164,6 +181,7 @@ def main() -> None:
     train_flops = 3 * forward_flops_per_token(cfg)  # forward, and backward at twice its cost
     data = batches(cfg, args.batch, args.window, args.steps + 3)
     ours = keras_train_tokens_per_s(cfg, data, args.steps)
+    keras_lstm = keras_train_tokens_per_s(cfg, data, args.steps, keras_lstm=True)
     theirs = torch_train_tokens_per_s(cfg, data, args.steps)
 
     single = median_ms(lambda: poet.write(n=1, seed=1, **FORM_ONLY), args.repeats)
@@ -183,6 +201,7 @@ def main() -> None:
         "read_bandwidth_gbs": bandwidth,
         "train_flops_per_token": train_flops,
         "train_tokens_per_s": ours,
+        "keras_lstm_train_tokens_per_s": keras_lstm,
         "torch_train_tokens_per_s": theirs,
         "train_ratio_vs_torch": ours / theirs if theirs else None,
         "train_fraction_of_peak": ours * train_flops / (peak * 1e9),
