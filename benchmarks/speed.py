@@ -88,9 +88,9 @@ def batches(cfg: ModelConfig, batch: int, window: int, count: int):
     return [rng.integers(4, cfg.vocab_size, size=(batch, window + 1)).astype(np.int32) for _ in range(count)]
 
 
-def keras_train_tokens_per_s(cfg: ModelConfig, data, steps: int, keras_lstm: bool = False) -> float:
-    """poetgen's training step; keras_lstm: the same step with Keras's own LSTM and gradient and
-    TensorFlow's own cross-entropy kernel (what poetgen's step replaces), for comparison."""
+def poetgen_trainer(cfg: ModelConfig, keras_lstm: bool = False):
+    """One training step of poetgen's (batch -> None); keras_lstm: the same step with Keras's
+    own LSTM and gradient and TensorFlow's own cross-entropy kernel (what poetgen's replaces)."""
     import tensorflow as tf
 
     from poetgen.train import make_train_step
@@ -100,15 +100,11 @@ def keras_train_tokens_per_s(cfg: ModelConfig, data, steps: int, keras_lstm: boo
     optimizer = keras.optimizers.Adam(2e-3, clipnorm=1.0)
     optimizer.build(model.trainable_variables)
     step = make_train_step(model, optimizer) if not keras_lstm else keras_lstm_step(model, optimizer)
-    tokens = data[0][:, 1:].size
 
     def run(batch):
-        return float(step(tf.constant(batch[:, :-1]), tf.constant(batch[:, 1:]), tf.constant(float(tokens))))
+        float(step(tf.constant(batch[:, :-1]), tf.constant(batch[:, 1:]), tf.constant(float(batch[:, 1:].size))))
 
-    for batch in data[:3]:  # trace and warm up
-        run(batch)
-    times = [_timed(lambda b=b: run(b)) for b in data[3 : 3 + steps]]
-    return tokens / statistics.median(times)
+    return run
 
 
 def keras_lstm_step(model, optimizer):
@@ -125,7 +121,7 @@ def keras_lstm_step(model, optimizer):
     return step
 
 
-def torch_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float | None:
+def torch_trainer(cfg: ModelConfig):
     try:
         import torch
     except ImportError:
@@ -146,7 +142,6 @@ def torch_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float | None
 
     net = Net()
     optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
-    tokens = data[0][:, 1:].size
 
     def run(batch):
         batch = torch.from_numpy(batch.astype(np.int64))
@@ -158,16 +153,31 @@ def torch_train_tokens_per_s(cfg: ModelConfig, data, steps: int) -> float | None
             torch.nn.utils.clip_grad_norm_([p], 1.0)
         optimizer.step()
 
-    for batch in data[:3]:
-        run(batch)
-    times = [_timed(lambda b=b: run(b)) for b in data[3 : 3 + steps]]
-    return tokens / statistics.median(times)
+    return run
+
+
+def interleaved_tokens_per_s(trainers: dict, data, steps: int, rounds: int = 4) -> dict[str, float]:
+    """Median tokens/s of each trainer, timed in turns (a block of steps each, `rounds` times):
+    this machine's speed drifts by 10% and more within minutes, and a ratio of figures taken
+    at different moments would measure the drift."""
+    for run in trainers.values():
+        for batch in data[:3]:  # trace and warm up
+            run(batch)
+    times: dict[str, list[float]] = {name: [] for name in trainers}
+    per_round = max(1, steps // rounds)
+    timed = data[3:]
+    for r in range(rounds):
+        block = timed[(r * per_round) % len(timed):][:per_round] or timed[:per_round]
+        for name, run in trainers.items():
+            times[name] += [_timed(lambda b=b, run=run: run(b)) for b in block]
+    tokens = data[0][:, 1:].size
+    return {name: tokens / statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model directory (default: the shipped model)")
-    parser.add_argument("--steps", type=int, default=30, help="timed training steps for each framework")
+    parser.add_argument("--steps", type=int, default=40, help="timed training steps for each, in 4 turns")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--window", type=int, default=64, help="tokens per sequence")
     parser.add_argument("--repeats", type=int, default=20, help="timed generations")
@@ -180,9 +190,10 @@ def main() -> None:
     bandwidth = read_bandwidth_gbs()
     train_flops = 3 * forward_flops_per_token(cfg)  # forward, and backward at twice its cost
     data = batches(cfg, args.batch, args.window, args.steps + 3)
-    ours = keras_train_tokens_per_s(cfg, data, args.steps)
-    keras_lstm = keras_train_tokens_per_s(cfg, data, args.steps, keras_lstm=True)
-    theirs = torch_train_tokens_per_s(cfg, data, args.steps)
+    trainers = {"poetgen": poetgen_trainer(cfg), "keras_lstm": poetgen_trainer(cfg, keras_lstm=True),
+                "torch": torch_trainer(cfg)}
+    speeds = interleaved_tokens_per_s({k: v for k, v in trainers.items() if v}, data, args.steps)
+    ours, keras_lstm, theirs = speeds["poetgen"], speeds["keras_lstm"], speeds.get("torch")
 
     single = median_ms(lambda: poet.write(n=1, seed=1, **FORM_ONLY), args.repeats)
     single_all = median_ms(lambda: poet.write(n=1, seed=1, **EVERYTHING), args.repeats)
