@@ -30,7 +30,10 @@ from .prosody import PING, Report, check, patterns, rhyme_table
 from .sampler import Decoder, Sampling, check_sampling, extend_hash
 
 SCRIPTS = ("traditional", "simplified")
-ID_PREFIX = "pg1_"
+# The id's version: bumped whenever the same model, seed and parameters would give another poem
+# (pg2: sampling by one uniform number per row, 2026-11-23).
+ID_PREFIX = "pg2_"
+OLD_ID_PREFIXES = ("pg1_",)
 
 
 @dataclass
@@ -389,8 +392,11 @@ class Poet:
         return ID_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _decode_id(self, poem_id: str) -> tuple[dict, int, int]:
+        if isinstance(poem_id, str) and poem_id.startswith(OLD_ID_PREFIXES):
+            raise GenerationError(f"the id was made by an earlier poetgen ({poem_id[:3]}) that sampled "
+                                  f"differently: this version cannot rebuild that poem exactly")
         if not isinstance(poem_id, str) or not poem_id.startswith(ID_PREFIX) or len(poem_id) > 4000:
-            raise GenerationError("not a poetgen poem id (they start with 'pg1_')")
+            raise GenerationError(f"not a poetgen poem id (they start with {ID_PREFIX!r})")
         body = poem_id[len(ID_PREFIX):]
         try:
             payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
