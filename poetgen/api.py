@@ -28,6 +28,7 @@ from .errors import GenerationError
 from .model import WEIGHTS_FILE, load_model_dir
 from .prosody import PING, Report, check, patterns, rhyme_table
 from .sampler import Decoder, Sampling, check_sampling, extend_hash
+from .tokenizer import FORM_TOKENS
 
 SCRIPTS = ("traditional", "simplified")
 # The id's version: bumped whenever the same model, seed and parameters would give another poem
@@ -54,6 +55,7 @@ class Poem:
 
 
 MAX_MERGED_ROWS = 64
+FREE_CHUNK = 8  # a free poem is located in chunks of this many tokens (see _locate)
 
 
 @dataclass(eq=False)  # compared by identity: it holds arrays
@@ -362,10 +364,14 @@ class Poet:
         keywords = self.theme_keywords(p["theme"]) if p["theme"] else []
         if not isinstance(p["no_copy"], bool):
             raise GenerationError(f"no_copy must be true or false, got {p['no_copy']!r}")
+        opening = p.get("opening")  # set only by rewrite(): the free poem's own form token
+        if opening is not None and (form != FREE or opening not in FORM_TOKENS):
+            raise GenerationError(f"opening must be one of {FORM_TOKENS} for a free-form poem, got {opening!r}")
         req = Request(form=form, start=tuple(self._ids(p["start"] or "", "start text", punctuation=True)),
                       heads=tuple(heads), tails=tuple(tails), rhyme=rhyme, tones=tones,
                       pattern=p["pattern"] or None, no_copy=p["no_copy"] and self.decoder.has_corpus,
-                      max_repeat=max_repeat, max_len=max_tokens)
+                      max_repeat=max_repeat, max_len=max_tokens,
+                      opening=self.tokenizer.index[opening] if opening is not None else None)
         sampling = Sampling(float(p["temperature"]), int(p["top_k"]), float(p["top_p"]), seed)
         return req, sampling, keywords, p["script"]
 
@@ -406,7 +412,7 @@ class Poet:
         if model != self.model_hash:
             raise GenerationError(f"the poem id was made by model {model}, this is model {self.model_hash}")
         if not isinstance(index, int) or not 0 <= index < 3 * MAX_POEMS or not isinstance(params, dict) or set(
-                params) != set(self._make_params_keys()):
+                params) - {"opening"} != set(self._make_params_keys()):
             raise GenerationError("the poem id is damaged: its parameters are incomplete")
         return params, seed, index
 
@@ -424,12 +430,17 @@ class Poet:
         # keep the state there, for a rewrite to continue from.
         split = plan.layout.get((line, position)) if plan.layout and isinstance(line, int) \
             and isinstance(position, int) else None
-        if split:
-            head, head_lp, state = self._decode(plan, sampling, None, split)
-            tail, tail_lp, _ = self._decode(plan, sampling, state, None)
-            tokens, logprobs = np.concatenate([head, tail], axis=1), np.concatenate([head_lp, tail_lp], axis=1)
-        else:
-            tokens, logprobs, state = *self._decode(plan, sampling)[:2], None
+        # A free poem's columns are known only once it is written: decode it in chunks and keep
+        # the state at each chunk's start; a rewrite continues from the last one before its
+        # column, the few kept characters after it forced.
+        stops = [split] if split else list(range(FREE_CHUNK, plan.forced.shape[1], FREE_CHUNK))
+        states, pieces, state = [], [], self.decoder.start_state(plan)
+        for stop in [*stops, plan.forced.shape[1]]:
+            states.append(state)
+            piece, piece_lp, state = self._decode(plan, sampling, state, stop)
+            pieces.append((piece, piece_lp))
+        tokens = np.concatenate([p for p, _ in pieces], axis=1)
+        logprobs = np.concatenate([lp for _, lp in pieces], axis=1)
         poems = self._poems(params, seed, req, keywords, script, tokens, logprobs)
         poem, row = poems[index], tokens[index]
         for name, value, top in (("line", line, len(poem.lines)),
@@ -446,10 +457,11 @@ class Poet:
                     else "tail acrostic" if params["tail"] and position == len(poem.lines[line]) - 1 else "")
         if fixed_by:
             raise GenerationError(f"line {line + 1}, character {position + 1} is fixed by the {fixed_by}")
+        saved = [s for s in states if s["t"] <= col and (not split or s["t"] == col)]
         at_col = None
-        if split == col:
+        if saved:
             at_col = {k: (v if k == "t" else [(h[index:index + 1], c[index:index + 1]) for h, c in v]
-                          if k == "lstm" else v[index:index + 1]) for k, v in state.items()}
+                          if k == "lstm" else v[index:index + 1]) for k, v in saved[-1].items()}
         return poem, params, seed, row, col, logprobs[index], at_col
 
     def _allowed(self, poem: Poem, tones: str, line: int, position: int) -> np.ndarray:
@@ -502,6 +514,8 @@ class Poet:
             raise GenerationError(f"{char} breaks the poem's 格律 at line {line + 1}, character {position + 1}")
         prefix = self.tokenizer.decode(row[:col]) + self.tokenizer.tokens[token]
         params = {**params, "start": prefix}
+        if params["form"] in (None, "", FREE) and not (params["acrostic"] or params["tail"]):
+            params["opening"] = self.tokenizer.tokens[row[0]]  # free form: keep the model's choice
         if poem.check.get("pattern") and params["tones"] != "off":
             params["pattern"] = poem.check["pattern"]
         # A fresh draw for the rest (the same seed would mostly repeat the old ending), still
@@ -509,8 +523,8 @@ class Poet:
         seed = (seed * 1_000_003 + col * 7_919 + token) % (2**31 - 1)
         req, sampling, keywords, script, plan = self._plan(params, 1, seed)
         if at_col is None or not np.array_equal(plan.forced[0, :col], row[:col]):
-            # No saved state (a free-form poem), or the kept text reads back as other characters
-            # (a corpus with both 凭 and 憑): one full pass, as the new id will give.
+            # The kept text reads back as other characters (a corpus with both 凭 and 憑): one
+            # full pass, as the new id will give.
             tokens, logprobs, _ = self._decode(plan, sampling)
             return self._poems(params, seed, req, keywords, script, tokens, logprobs)[0]
         # Continue from the original poem's decoding state at that column (LSTM and
@@ -519,12 +533,13 @@ class Poet:
             # The new plan's pinned pattern may open other rhyme groups than the original's
             # choice of patterns did: carry the groups its own pass would have at the column.
             groups = plan.groups[:1].copy()
-            for t in np.flatnonzero(plan.rhyme_at[0, :col]):
+            for t in np.flatnonzero(plan.rhyme_at[0, :at_col["t"]]):
                 groups &= self.vocab.members[row[t]]
             at_col = {**at_col, "groups": groups}
         tail, tail_lp, _ = self._decode(plan, sampling, at_col, None)
-        tokens = np.concatenate([row[None, :col], tail], axis=1)
-        logprobs = np.concatenate([row_logprobs[None, :col], tail_lp], axis=1)
+        kept = at_col["t"]
+        tokens = np.concatenate([row[None, :kept], tail], axis=1)
+        logprobs = np.concatenate([row_logprobs[None, :kept], tail_lp], axis=1)
         return self._poems(params, seed, req, keywords, script, tokens, logprobs)[0]
 
     @staticmethod

@@ -35,6 +35,7 @@ class Request:
     no_copy: bool = False
     max_repeat: int = 0
     max_len: int = 120
+    opening: int | None = None  # free form: the form token to open with (else the model's choice)
 
 
 class Vocabulary:
@@ -224,6 +225,8 @@ def _plan_free(vocab: Vocabulary, req: Request, n: int, bias) -> Plan:
     forced = np.full(length, -1, np.int32)
     mask_id = np.full(length, MASK_BODY, np.int32)
     mask_id[0] = MASK_FORMS  # the model chooses the form
+    if req.opening is not None:  # a rewrite keeps the original poem's choice
+        forced[0] = req.opening
     forced[1 : 1 + len(req.start)] = req.start
     rules = ("line_start", "end_after_period") + (("no_repeat",) if req.max_repeat > 0 else ()) + (
         ("no_copy",) if req.no_copy else ())

@@ -78,18 +78,32 @@ def test_rewrite_continues_from_the_state_at_that_character(tiny_poet, poem, mon
     new = tiny_poet.rewrite(poem.id, line, position, char)
     col = 1 + 8 + position  # <form>, then line 1 (7 characters and its mark), then the position
     # the original decoded up to the column, then on; the rewrite only from the column on
-    assert calls == [(None, col, 1), (col, 33 + 1, 1), (col, 33 + 1, 1)]
+    assert calls == [(0, col, 1), (col, 33 + 1, 1), (col, 33 + 1, 1)]
     assert tiny_poet.regenerate(new.id).text == new.text  # the same poem as one full pass
     assert "".join(new.lines).startswith("".join(poem.lines[:line]) + poem.lines[line][:position] + char)
 
 
-@pytest.mark.parametrize("form", ["五绝", "七绝", "七律"])
-def test_a_rewrite_from_the_saved_state_is_the_poem_its_id_gives(tiny_poet, form):
+@pytest.mark.parametrize("form", ["五绝", "七绝", "七律", "free"])
+def test_a_rewrite_from_the_saved_state_is_the_poem_its_id_gives(tiny_poet, form, monkeypatch):
     """Whatever pattern and rhyme groups the original poem left open, continuing from its state
-    gives exactly what one full pass of the new id writes."""
+    gives exactly what one full pass of the new id writes; a free poem continues from the last
+    chunk's state before the column."""
+    starts, rewrite_starts = [], []
+    real = tiny_poet.decoder.advance_many
+    monkeypatch.setattr(tiny_poet.decoder, "advance_many",
+                        lambda reqs, stop: starts.append(reqs[0][2] and reqs[0][2]["t"]) or real(reqs, stop))
     for seed in range(4):
-        poem = tiny_poet.write(form=form, n=1, seed=seed)[0]
+        poem = tiny_poet.write(form=form, n=1, seed=seed, max_tokens=40)[0]
         for line, position in ((1, 2), (2, 1)):
+            if line >= len(poem.lines) or position >= len(poem.lines[line]):
+                continue
             char = tiny_poet.alternatives(poem.id, line, position)[-1][0]
+            starts.clear()
             new = tiny_poet.rewrite(poem.id, line, position, char)
+            kept = "".join(poem.lines)[: sum(map(len, poem.lines[:line])) + position]
+            if tiny_poet.to_model_script(kept) == kept:  # else (凭 read as 憑) a full pass, by design
+                assert starts[-1] is not None, "the rewrite did not continue from a saved state"
+                rewrite_starts.append(starts[-1])
             assert tiny_poet.regenerate(new.id).text == new.text
+            assert "".join(new.lines).startswith(tiny_poet.to_model_script(kept) + char)
+    assert max(rewrite_starts) > 0  # some rewrites skipped the kept characters' decoding
