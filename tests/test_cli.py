@@ -60,7 +60,7 @@ def test_bad_input_gives_one_line_and_exit_1(tiny_model_dir, tmp_path, capsys):
         (("generate", "--model", str(tiny_model_dir), "--temperature", "nan"), "temperature"),
         (("generate", "--model", str(tiny_model_dir), "--start", "𠀋"), "start text: 𠀋"),
         (("generate", "--model", str(tiny_model_dir), "-n", "0"), "n must be"),
-        (("generate", "--model", str(tiny_model_dir), "--id", "pg2_xyz"), "damaged"),
+        (("generate", "--model", str(tiny_model_dir), "--id", "pg3_xyz"), "damaged"),
         (("check", "--model", str(tiny_model_dir), "   "), "nothing to check"),
         (("evaluate", "--model", str(tiny_model_dir), "--poems", str(tmp_path / "none.json")), "not found"),
         (("prepare", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path / "c")), "not found"),

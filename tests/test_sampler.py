@@ -5,7 +5,7 @@ import tensorflow as tf
 from poetgen.constraints import Request, plan_request
 from poetgen.corpus import SHAPE_OF_FORM
 from poetgen.errors import GenerationError
-from poetgen.sampler import NEG_INF, Sampling, sample_rows, top_k_filter, top_p_filter
+from poetgen.sampler import NEG_INF, Sampling, log_normalizer, sample_rows, top_k_filter, top_p_filter
 
 
 def test_compiled_step_matches_the_keras_model(tiny_poet):
@@ -16,6 +16,23 @@ def test_compiled_step_matches_the_keras_model(tiny_poet):
     for t, token in enumerate(ids):
         logits, states = decoder.step(tf.constant([token]), states)
         np.testing.assert_allclose(logits.numpy()[0], want[t], rtol=1e-4, atol=1e-4)
+
+
+def test_decoder_of_a_two_layer_model_matches_keras(tiny_poet):
+    """The first layer reads a precomputed input table, the layers above a matmul on [x, h]:
+    both must give Keras's own outputs."""
+    from poetgen.model import ModelConfig, build_model
+    from poetgen.sampler import Decoder
+
+    tok = tiny_poet.tokenizer
+    model = build_model(ModelConfig(vocab_size=len(tok), embed_dim=8, hidden=12, layers=2, proj_dim=0))
+    decoder = Decoder(model, tok)
+    ids = tok.encode("床前明月光，疑是地上霜。", form="五绝")
+    want = np.asarray(model(np.array([ids, ids[::-1]], np.int32)))
+    states = decoder.zero_states(2)
+    for t in range(len(ids)):
+        logits, states = decoder.step(tf.constant([ids[t], ids[::-1][t]]), states)
+        np.testing.assert_allclose(logits.numpy(), want[:, t], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("form", ["五绝", "七绝", "五律", "七律"])
@@ -101,6 +118,18 @@ def test_sample_rows_at_the_ends_of_the_interval():
     one = np.full((1, 70), NEG_INF, np.float32)
     one[0, 69] = 3.0
     assert sample_rows(tf.constant(one), tf.constant([0.999999], tf.float32)).numpy().tolist() == [69]
+
+
+def test_log_normalizer_is_log_sum_exp_even_far_from_zero():
+    rng = np.random.default_rng(1)
+    logits = rng.standard_normal((5, 300)).astype(np.float32) * 10
+    logits[1] += 500.0  # exp overflows without a shift
+    logits[2] -= 500.0  # and underflows
+    logits[3, 10:] = NEG_INF  # masked tokens count for nothing
+    logits[4, :] = -7.0  # uniform: log(300) above the value
+    want = tf.reduce_logsumexp(tf.constant(logits, tf.float64), axis=-1).numpy()
+    np.testing.assert_allclose(log_normalizer(tf.constant(logits)).numpy(), want, rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(want[4], -7.0 + np.log(300), rtol=1e-9)
 
 
 def test_top_k_and_top_p_filters():
@@ -228,3 +257,19 @@ def test_streamed_writing_gives_the_same_poems(tiny_poet):
         list(tiny_poet.write_stream(rerank=True))
     with pytest.raises(GenerationError, match="colour"):
         list(tiny_poet.write_stream(colour="red"))
+
+
+def test_theme_bias_pulls_keywords_hardest_and_their_nearest_characters_gently(tiny_poet):
+    tok = tiny_poet.tokenizer
+    moon = tok.index["月"]
+    bias = tiny_poet.theme_bias(["月"])
+    emb = tiny_poet.decoder.embedding.numpy()
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    sims = unit @ unit[moon]
+    sims[: tok.first_char] = -1  # never pull toward punctuation or control tokens
+    sims[moon] = -np.inf
+    nearest = np.argsort(-sims)[:12]
+    assert bias[moon] == 3.0
+    np.testing.assert_allclose(bias[nearest], 3.0 * 0.4 * np.clip(sims[nearest], 0, 1), rtol=1e-5)
+    assert set(np.flatnonzero(bias)) <= {moon, *nearest}
+    assert not bias[: tok.first_char].any()
