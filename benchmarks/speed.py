@@ -159,19 +159,20 @@ def torch_trainer(cfg: ModelConfig):
 def interleaved_tokens_per_s(trainers: dict, data, steps: int, rounds: int = 4) -> dict[str, float]:
     """Median tokens/s of each trainer, timed in turns (a block of steps each, `rounds` times):
     this machine's speed drifts by 10% and more within minutes, and a ratio of figures taken
-    at different moments would measure the drift."""
-    for run in trainers.values():
-        for batch in data[:3]:  # trace and warm up
+    at different moments would measure the drift. `data`: one list of batches for all, or a
+    dict of lists by trainer name."""
+    data_of = data if isinstance(data, dict) else dict.fromkeys(trainers, data)
+    for name, run in trainers.items():
+        for batch in data_of[name][:3]:  # trace and warm up
             run(batch)
     times: dict[str, list[float]] = {name: [] for name in trainers}
     per_round = max(1, steps // rounds)
-    timed = data[3:]
     for r in range(rounds):
-        block = timed[(r * per_round) % len(timed):][:per_round] or timed[:per_round]
         for name, run in trainers.items():
+            timed = data_of[name][3:]
+            block = timed[(r * per_round) % len(timed):][:per_round] or timed[:per_round]
             times[name] += [_timed(lambda b=b, run=run: run(b)) for b in block]
-    tokens = data[0][:, 1:].size
-    return {name: tokens / statistics.median(t) for name, t in times.items()}
+    return {name: data_of[name][0][:, 1:].size / statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
