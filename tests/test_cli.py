@@ -75,3 +75,22 @@ def test_bad_input_gives_one_line_and_exit_1(tiny_model_dir, tmp_path, capsys):
         f"poetgen: error: model directory not found: {tmp_path / 'nowhere'}"]
     out = run_cli("generate", "--temperature", "warm")
     assert out.returncode == 2 and "not a float: 'warm'" in out.stderr
+
+
+def test_onednn_is_on_before_tensorflow_loads():
+    """The CLI imports TensorFlow early; oneDNN must be switched on before that import, or a
+    training run silently loses about a quarter of its speed (it happened: the setting once
+    sat in train.py, imported after TensorFlow)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    code = "import poetgen.cli, tensorflow"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "oneDNN custom operations are on" in done.stderr
+    env["TF_ENABLE_ONEDNN_OPTS"] = "0"  # the user's own choice wins
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert "oneDNN custom operations are on" not in done.stderr
