@@ -1,7 +1,7 @@
 """Training tokens/s of poetgen's step across batch shapes (`python -m benchmarks.train_shapes`).
 
-A real run trains on batches of whole poems sorted by length: 128 五绝 of 27 tokens as
-often as 128 windows of 128. This shows whether short batches cost more per token (a fixed
+A real run trains on batches of whole poems sorted by length, from 五绝 of 27 tokens to
+windows of 128. This shows whether short batches cost more per token (a fixed
 cost per step: optimizer, clipping, launch overhead) than the single shape `benchmarks.speed`
 times, the shapes taken in turns because this machine's speed drifts within minutes.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from poetgen.api import Poet
+from poetgen.defaults import default_model_dir
 from poetgen.model import read_config
 
 from .speed import batches, interleaved_tokens_per_s, poetgen_trainer
@@ -25,8 +26,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4, help="timed steps per shape, in 2 turns")
     args = parser.parse_args()
 
-    cfg, _ = read_config(Poet.load(args.model).model_dir)
-    # One trainer per shape: each traces its own step, as a run's relaxed-shape step would.
+    cfg, _ = read_config(Path(args.model) if args.model else default_model_dir())
+    # One trainer per shape: each step is traced for its own shape alone.
     trainers, data = {}, {}
     for batch, window in SHAPES:
         name = f"{batch}x{window}"

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from .corpus import corpus_hash, load_split
 from .errors import ModelError, PoetgenError
-from .evaluate import pad_batch, validation_perplexity  # noqa: E402
+from .evaluate import pad_batch, validation_perplexity
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .model import ModelConfig, build_model, forward, keras, save_model_dir
 from .tokenizer import PAD, SPECIALS, Tokenizer
