@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from .constraints import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request, Vocabulary, plan_request
-from .corpus import FORMS, split_lines
+from .corpus import FORMS, read_split_text, split_lines, split_path
 from .defaults import MAX_FREE_TOKENS, MAX_POEMS, MAX_TEXT, default_corpus_dir, default_model_dir
 from .errors import GenerationError
 from .model import WEIGHTS_FILE, load_model_dir
@@ -103,12 +103,9 @@ class Poet:
         Vectorized over code points: this runs at every start-up."""
         if self.corpus_dir is None:
             return None
-        texts = []
-        for split in ("train", "valid"):
-            path = Path(self.corpus_dir) / f"{split}.jsonl"
-            if path.is_file():
-                with path.open(encoding="utf-8") as f:
-                    texts.extend(json.loads(row)["text"] for row in f)
+        texts = [json.loads(row)["text"] for split in ("train", "valid")
+                 if split_path(self.corpus_dir, split) is not None
+                 for row in read_split_text(self.corpus_dir, split).splitlines()]
         if not texts:
             return None
         points = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32)

@@ -1,12 +1,15 @@
-"""The corpus step: chinese-poetry JSON (traditional) -> a clean, split, labelled corpus.
+"""The corpus step: chinese-poetry JSON -> a clean, split, labelled corpus of three collections.
 
-The script stays traditional: the 平水韵 tables are traditional, and 繁->简 is a many-to-one
-mapping that is lossless for display, whereas 简->繁 is ambiguous (後/后, 髮/發). The figures
-behind this choice are printed by `benchmarks/script_choice.py`.
+全唐诗 and 全宋诗 come in traditional characters, 全宋词 in simplified. The corpus is traditional:
+the 平水韵 tables are traditional, and 繁->简 is a many-to-one mapping that is lossless for
+display, whereas 简->繁 is ambiguous (後/后, 髮/發). The ci are brought into traditional with
+OpenCC's phrase-aware s2t, and `stats.json` says how many of their characters were ambiguous.
+The figures behind the script choice are printed by `benchmarks/script_choice.py`.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -15,10 +18,20 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import CorpusError
-from .files import atomic_write_json, atomic_write_text
+from .files import atomic_write_bytes, atomic_write_json
 
 FORMS = ("五绝", "七绝", "五律", "七律")
 OTHER = "其他"
+CI = "词"
+TANG, SONG, SONGCI = "唐诗", "宋诗", "宋词"
+# Collection -> (folder in the dataset, file pattern, written in simplified characters).
+# Read in this order, so a text the Song files repeat from the Tang files stays a Tang poem.
+COLLECTIONS = {
+    TANG: ("quantangshi", "poet.tang.*.json", False),
+    SONG: ("quansongshi", "poet.song.*.json", False),
+    SONGCI: ("songci", "ci.song.*.json", True),
+}
+UNKNOWN_TUNE = "失调名"  # the dataset's label for a ci whose tune is lost
 FORM_SHAPES = {(5, 4): "五绝", (7, 4): "七绝", (5, 8): "五律", (7, 8): "七律"}
 SHAPE_OF_FORM = {form: shape for shape, form in FORM_SHAPES.items()}
 LINE_END = "，。"
@@ -31,11 +44,14 @@ _NOTES = [
     re.compile(r"（[^（）]*）"),
     re.compile(r"\([^()]*\)"),
     re.compile(r"〖[^〖〗]*〗"),
+    re.compile(r"〔[^〔〕]*〕"),
 ]
 _RESTORED = re.compile(f"\\[([{_HAN}]+)\\]")  # [爽] marks an editor's restored character
 _QUOTES = re.compile("[「」『』《》〈〉“”‘’\\s]")
 _STOPS = str.maketrans({"？": "。", "！": "。", "；": "，", "：": "，", "、": "，"})
-_PLACEHOLDERS = re.compile("[□■●○◎{}/＊*]")
+# Lost characters: boxes, {composed} characters, ideographic description sequences and the
+# private use area (a font-specific glyph, not a character anyone can read).
+_PLACEHOLDERS = re.compile("[□■●○◎{}/＊*\u2ff0-\u2fff\ue000-\uf8ff]")
 _CLEAN = re.compile(f"^([{_HAN}]+[{LINE_END}])+$")
 _SPLIT = re.compile(f"[{LINE_END}]")
 
@@ -115,16 +131,21 @@ def _file_order(path: Path) -> tuple[int, str]:
     return (int(digits[-1]) if digits else -1, path.name)
 
 
-def source_files(source: str | Path) -> list[Path]:
+def source_files(source: str | Path) -> list[tuple[str, Path]]:
+    """(collection, file) pairs in reading order. A folder in the dataset's layout gives all three
+    collections it holds; a bare folder of poet.*.json files, or one such file, is Tang verse."""
     source = Path(source)
-    folder = source / "quantangshi" if (source / "quantangshi").is_dir() else source
     if source.is_file():
-        return [source]
-    if not folder.is_dir():
+        return [(TANG, source)]
+    if not source.is_dir():
         raise CorpusError(f"dataset folder not found: {source}")
-    files = sorted(folder.glob("poet.*.json"), key=_file_order)
+    files = [(name, path) for name, (folder, pattern, _) in COLLECTIONS.items()
+             for path in sorted((source / folder).glob(pattern), key=_file_order)]
     if not files:
-        raise CorpusError(f"no poet.*.json files in {folder} (expected the chinese-poetry layout)")
+        files = [(TANG, path) for path in sorted(source.glob("poet.*.json"), key=_file_order)]
+    if not files:
+        raise CorpusError(f"no poem files in {source}: expected the chinese-poetry layout "
+                          "(quantangshi/poet.tang.*.json, quansongshi/poet.song.*.json, songci/ci.song.*.json)")
     return files
 
 
@@ -145,34 +166,137 @@ def read_poems(path: Path) -> list[dict]:
     return data
 
 
-def iter_clean(files: Iterable[Path], stats: Counter) -> Iterator[dict]:
+def tune_name(rhythmic: object) -> str:
+    """A 词牌 as the dataset spells it (simplified), without spaces; '' when unknown."""
+    name = re.sub(r"\s", "", str(rhythmic or ""))
+    return "" if name == UNKNOWN_TUNE else name
+
+
+class ToTraditional:
+    """OpenCC's s2t (it reads phrases, so 头发 -> 頭髮 but 发展 -> 發展), loaded once."""
+
+    def __init__(self):
+        from opencc import OpenCC
+
+        self._opencc = OpenCC("s2t")
+
+    def __call__(self, text: str) -> str:
+        return self._opencc.convert(text)
+
+
+def clean_row(poem: dict, collection: str, to_traditional: ToTraditional | None) -> tuple[dict | None, str]:
+    """A corpus row of one dataset item, or (None, reason it was dropped)."""
+    paragraphs = poem["paragraphs"]
+    if to_traditional is not None:
+        paragraphs = [to_traditional(p) for p in paragraphs]
+    if collection == SONGCI:
+        text, reason = clean_text("".join(paragraphs))
+        form = CI
+    else:
+        text, form, reason = normalize_poem(paragraphs)
+    if text is None:
+        return None, reason
+    # No dataset id: they are random UUIDs, a fifth of the compressed corpus, and no reader of
+    # the corpus needs them (author and title say where a poem comes from).
+    row = {
+        "author": str(poem.get("author", "")),
+        "title": _QUOTES.sub("", strip_notes(str(poem.get("title", "")))),
+        "collection": collection,
+        "form": form,
+        "text": text,
+    }
+    if collection == SONGCI:
+        row["cipai"] = tune_name(poem.get("rhythmic"))
+        row["title"] = row["title"] or row["cipai"]
+    return row, ""
+
+
+def iter_clean(files: Iterable[tuple[str, Path]], stats: Counter) -> Iterator[dict]:
+    """Clean rows in reading order; a text seen before, in any collection, is dropped."""
     seen: set[str] = set()
-    for path in files:
+    to_traditional = None
+    for collection, path in files:
+        if COLLECTIONS[collection][2] and to_traditional is None:
+            to_traditional = ToTraditional()
         for poem in read_poems(path):
-            stats["read"] += 1
-            text, form, reason = normalize_poem(poem["paragraphs"])
-            if text is None:
-                stats[f"dropped_{reason}"] += 1
-                continue
-            if text in seen:
-                stats["dropped_duplicate"] += 1
-                continue
-            seen.add(text)
-            yield {
-                "id": str(poem.get("id", "")),
-                "author": str(poem.get("author", "")),
-                "title": _QUOTES.sub("", strip_notes(str(poem.get("title", "")))),
-                "form": form,
-                "text": text,
-            }
+            stats[(collection, "read")] += 1
+            row, reason = clean_row(poem, collection, to_traditional if COLLECTIONS[collection][2] else None)
+            if row is None:
+                stats[(collection, f"dropped_{reason}")] += 1
+            elif row["text"] in seen:
+                stats[(collection, "dropped_duplicate")] += 1
+            else:
+                seen.add(row["text"])
+                yield row
 
 
 def _jsonl(rows: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
 
 
+def _gzip(text: str) -> bytes:
+    # mtime=0 and no file name in the header: the same corpus gives the same bytes.
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def ci_ambiguity(rows: list[dict]) -> dict:
+    """How often 简->繁 had a choice for the ci: a ci character counts as ambiguous when its
+    simplified form stands for two or more traditional characters used in the Tang and Song
+    poems (干 for 乾/幹/干, 后 for 後/后...), i.e. where OpenCC had to pick by context."""
+    from opencc import OpenCC
+
+    t2s = OpenCC("t2s").convert
+    shi_chars = {ch for r in rows if r["collection"] != SONGCI for ch in r["text"] if is_han(ch)}
+    sources: dict[str, set[str]] = {}
+    for ch in shi_chars:
+        sources.setdefault(t2s(ch), set()).add(ch)
+    ambiguous = {s for s, trad in sources.items() if len(trad) > 1}
+    ci_chars = Counter(ch for r in rows if r["collection"] == SONGCI for ch in r["text"] if is_han(ch))
+    hits = sum(n for ch, n in ci_chars.items() if t2s(ch) in ambiguous)
+    total = sum(ci_chars.values())
+    return {
+        "ambiguous_simplified_chars": len(ambiguous),
+        "ci_chars": total,
+        "ci_chars_ambiguous": hits,
+        "ci_ambiguous_share": round(hits / total, 4) if total else 0.0,
+    }
+
+
+def corpus_stats(files: list, counts: Counter, splits: dict[str, list[dict]], texts: dict[str, str]) -> dict:
+    rows = splits["train"] + splits["valid"]
+    chars: Counter = Counter(ch for row in splits["train"] for ch in row["text"] if is_han(ch))
+    by_collection: dict[str, dict] = {}
+    for (collection, what), n in sorted(counts.items()):
+        by_collection.setdefault(collection, {"dropped": {}})
+        if what == "read":
+            by_collection[collection]["read"] = n
+        else:
+            by_collection[collection]["dropped"][what] = n
+    for collection, info in by_collection.items():
+        for name, split_rows in splits.items():
+            mine = [r for r in split_rows if r["collection"] == collection]
+            info.setdefault("poems", {})[name] = len(mine)
+            info.setdefault("forms", {})[name] = dict(sorted(Counter(r["form"] for r in mine).items()))
+    tunes = Counter(r["cipai"] for r in splits["train"] if r.get("cipai"))
+    return {
+        "source_files": len(files),
+        "poems_read": sum(n for (_, what), n in counts.items() if what == "read"),
+        "poems": {name: len(split_rows) for name, split_rows in splits.items()},
+        "collections": by_collection,
+        "train_han_chars": sum(chars.values()),
+        "train_distinct_chars": len(chars),
+        "train_tunes": len(tunes),
+        "train_top_tunes": dict(tunes.most_common(20)),
+        "ci_conversion": ci_ambiguity(rows) if any(r["collection"] == SONGCI for r in rows) else {},
+        "corpus_sha256": corpus_hash_of(texts["train"], texts["valid"]),
+        "script": "traditional",
+        "valid_percent": VALID_PERCENT,
+    }
+
+
 def prepare(source: str | Path, out: str | Path) -> dict:
-    """Clean, label and split the dataset at `source`; write train/valid JSONL and stats."""
+    """Clean, label, deduplicate and split the dataset at `source`; write gzipped train/valid
+    JSONL and stats.json. The same input gives byte-identical files."""
     out = Path(out)
     files = source_files(source)
     counts: Counter = Counter()
@@ -182,24 +306,10 @@ def prepare(source: str | Path, out: str | Path) -> dict:
     if not splits["train"]:
         raise CorpusError(f"no usable poems in {source}")
     texts = {name: _jsonl(rows) for name, rows in splits.items()}
-    chars: Counter = Counter(ch for row in splits["train"] for ch in row["text"] if is_han(ch))
-    stats = {
-        "source_files": len(files),
-        "poems_read": counts.pop("read"),
-        "dropped": dict(sorted(counts.items())),
-        "poems": {name: len(rows) for name, rows in splits.items()},
-        "forms": {
-            name: dict(sorted(Counter(r["form"] for r in rows).items()))
-            for name, rows in splits.items()
-        },
-        "train_han_chars": sum(chars.values()),
-        "train_distinct_chars": len(chars),
-        "corpus_sha256": corpus_hash_of(texts["train"], texts["valid"]),
-        "script": "traditional",
-        "valid_percent": VALID_PERCENT,
-    }
+    stats = corpus_stats(files, counts, splits, texts)
     for name, text in texts.items():
-        atomic_write_text(out / f"{name}.jsonl", text)
+        atomic_write_bytes(out / f"{name}.jsonl.gz", _gzip(text))
+        (out / f"{name}.jsonl").unlink(missing_ok=True)  # an older plain copy would shadow nothing, but mislead
     atomic_write_json(out / "stats.json", stats)
     return stats
 
@@ -211,27 +321,41 @@ def corpus_hash_of(train_text: str, valid_text: str) -> str:
     return h.hexdigest()
 
 
+def split_path(corpus_dir: str | Path, split: str) -> Path | None:
+    """The split's file: gzipped as shipped, or plain JSONL (a hand-made corpus)."""
+    for name in (f"{split}.jsonl.gz", f"{split}.jsonl"):
+        path = Path(corpus_dir) / name
+        if path.is_file():
+            return path
+    return None
+
+
+def read_split_text(corpus_dir: str | Path, split: str) -> str:
+    path = split_path(corpus_dir, split)
+    if path is None:
+        raise CorpusError(f"corpus file not found: {Path(corpus_dir) / split}.jsonl.gz (run `poetgen prepare` first)")
+    try:
+        data = path.read_bytes()
+        return (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8")
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as e:
+        raise CorpusError(f"{path} is unreadable: {e}") from None
+
+
 def corpus_hash(corpus_dir: str | Path) -> str:
-    d = Path(corpus_dir)
-    return corpus_hash_of(
-        (d / "train.jsonl").read_text(encoding="utf-8"),
-        (d / "valid.jsonl").read_text(encoding="utf-8"),
-    )
+    return corpus_hash_of(read_split_text(corpus_dir, "train"), read_split_text(corpus_dir, "valid"))
 
 
 def load_split(corpus_dir: str | Path, split: str) -> list[dict]:
-    path = Path(corpus_dir) / f"{split}.jsonl"
-    if not path.is_file():
-        raise CorpusError(f"corpus file not found: {path} (run `poetgen prepare` first)")
+    path = split_path(corpus_dir, split)
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            try:
-                row = json.loads(line)
-                text = row["text"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise CorpusError(f"{path}:{lineno}: not a corpus row with a 'text'") from None
-            if not isinstance(text, str) or not _CLEAN.match(text):
-                raise CorpusError(f"{path}:{lineno}: text is not clean poem text")
-            rows.append(row)
+    for lineno, line in enumerate(read_split_text(corpus_dir, split).splitlines(), 1):
+        try:
+            row = json.loads(line)
+            text = row["text"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise CorpusError(f"{path}:{lineno}: not a corpus row with a 'text'") from None
+        if not isinstance(text, str) or not _CLEAN.match(text):
+            raise CorpusError(f"{path}:{lineno}: text is not clean poem text")
+        row.setdefault("collection", TANG)  # a corpus from before the Song collections
+        rows.append(row)
     return rows

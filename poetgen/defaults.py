@@ -29,6 +29,6 @@ def default_model_dir() -> Path:
 
 def default_corpus_dir() -> Path | None:
     for root in (REPO, Path.cwd()):
-        if (root / "corpus" / "train.jsonl").is_file():
+        if any((root / "corpus" / name).is_file() for name in ("train.jsonl.gz", "train.jsonl")):
             return root / "corpus"
     return None

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .corpus import corpus_hash, load_split
+from .corpus import TANG, corpus_hash, load_split
 from .errors import ModelError, PoetgenError
 from .evaluate import pad_batch, validation_perplexity
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -48,11 +48,11 @@ class TrainConfig:
 
 def encode_corpus(rows: list[dict], tokenizer: Tokenizer, max_len: int) -> list[np.ndarray]:
     """One id sequence per poem; poems longer than max_len+1 become windows at couplet ends,
-    each opening with <bos><form> and only the last one closing with <eos>."""
+    each opening with <bos> and the poem's opening tokens, only the last one closing with <eos>."""
     seqs = []
-    budget = max_len - 1  # room for <bos><form> and the next-token shift
     for row in rows:
-        text, form = row["text"], row["form"]
+        text, opening = row["text"], row_opening(tokenizer, row)
+        budget = max_len - len(opening)  # room for <bos>, the opening and the next-token shift
         pieces, start = [], 0
         while len(text) - start > budget:
             cut = text.rfind("。", start, start + budget) + 1
@@ -62,9 +62,13 @@ def encode_corpus(rows: list[dict], tokenizer: Tokenizer, max_len: int) -> list[
             start = cut
         pieces.append(text[start:])
         for i, piece in enumerate(pieces):
-            ids = tokenizer.encode(piece, form=form, eos=i == len(pieces) - 1)
+            ids = tokenizer.encode(piece, opening=opening, eos=i == len(pieces) - 1)
             seqs.append(np.asarray(ids, dtype=np.int32))
     return seqs
+
+
+def row_opening(tokenizer: Tokenizer, row: dict) -> list[int]:
+    return tokenizer.opening(row["form"], row.get("collection", TANG), row.get("cipai", ""))
 
 
 def batch_plan(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -381,7 +385,8 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
     elif resume:
         raise PoetgenError(f"nothing to resume in {run_dir}: no config.json and checkpoints")
     else:
-        tokenizer = Tokenizer.build((r["text"] for r in train_rows), min_count=cfg.min_count)
+        tokenizer = Tokenizer.build((r["text"] for r in train_rows), min_count=cfg.min_count,
+                                    tunes=[r.get("cipai", "") for r in train_rows])
         model_config = ModelConfig(vocab_size=len(tokenizer), **(model_cfg or {}))
         if chief:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -410,7 +415,8 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
         step, state = 0, {"epoch": 0, "corpus_sha256": corpus_hash(corpus_dir), "command": " ".join(sys.argv)}
 
     train_seqs = encode_corpus(train_rows, tokenizer, cfg.max_len)
-    valid_seqs = [np.asarray(tokenizer.encode(r["text"], form=r["form"]), np.int32) for r in valid_rows]
+    valid_seqs = [np.asarray(tokenizer.encode(r["text"], opening=row_opening(tokenizer, r)), np.int32)
+                  for r in valid_rows]
     global_batch = cfg.batch_size * replicas
     per_pass = math.ceil(len(train_seqs) / global_batch)
     steps_per_epoch = cfg.steps_per_epoch or per_pass

@@ -41,22 +41,63 @@ FIXTURE_POEMS = [
 ]
 
 
+# Song poems: one repeats a Tang text (it stays Tang), one has a composed-character placeholder,
+# one a note in 〔〕; one has both 髮 and 發 (so a ci's 发 is an ambiguous conversion).
+FIXTURE_SONG = [
+    {"id": "s1", "title": "日詩", "author": "宋太祖",
+     "paragraphs": ["欲出未出光辣達，千山萬山如火發。", "須臾走向天上來，逐却殘星趕却月。"]},
+    {"id": "s2", "title": "靜夜思", "author": "無名氏",
+     "paragraphs": ["床前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]},
+    {"id": "s3", "title": "殘篇", "author": "無名氏", "paragraphs": ["妖韶援綠{𥫗/戢}，花餘凝地雪。"]},
+    {"id": "s4", "title": "題壁", "author": "無名氏",
+     "paragraphs": ["江南江北雪漫漫〔一本作天〕，遥知易水寒。", "此時誰共醉，獨坐望長安。"]},
+    {"id": "s5", "title": "春歸", "author": "無名氏",
+     "paragraphs": ["白髮悲花落，青雲羨鳥飛。", "春風發何處，一夜月明歸。"]},
+]
+# Song ci, in simplified characters as the dataset has them.
+FIXTURE_CI = [
+    {"author": "晏殊", "rhythmic": "浣溪沙",
+     "paragraphs": ["一曲新词酒一杯。去年天气旧亭台。夕阳西下几时回。",
+                    "无可奈何花落去，似曾相识燕归来。小园香径独徘徊。"]},
+    {"author": "无名氏", "rhythmic": "失调名", "paragraphs": ["头发白，后来人。"]},
+    {"author": "无名氏", "rhythmic": "浣溪沙", "paragraphs": ["□□□□。"]},
+]
+
+
+def write_dataset(root: Path, tang=FIXTURE_POEMS, song=FIXTURE_SONG, ci=FIXTURE_CI) -> Path:
+    for folder, name, items in (("quantangshi", "poet.tang.0.json", tang), ("quansongshi", "poet.song.0.json", song),
+                                ("songci", "ci.song.0.json", ci)):
+        if items:
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            (root / folder / name).write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
 @pytest.fixture(scope="session")
 def fixture_dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("chinese-poetry")
-    (root / "quantangshi").mkdir()
-    (root / "quantangshi" / "poet.tang.0.json").write_text(
-        json.dumps(FIXTURE_POEMS, ensure_ascii=False), encoding="utf-8")
-    return root
+    """Tang verse only, in the dataset's layout."""
+    return write_dataset(tmp_path_factory.mktemp("chinese-poetry"), song=(), ci=())
+
+
+@pytest.fixture(scope="session")
+def fixture_dataset_all(tmp_path_factory) -> Path:
+    """All three collections, in the dataset's layout."""
+    return write_dataset(tmp_path_factory.mktemp("chinese-poetry-all"))
 
 
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
     """A few hundred poems of the shipped corpus: enough for a tiny model to learn something."""
+    from poetgen.corpus import read_split_text
+
     out = tmp_path_factory.mktemp("tiny_corpus")
     for split, count in (("train", 400), ("valid", 40)):
-        lines = (SHIPPED_CORPUS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()[:count]
-        (out / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        lines = read_split_text(SHIPPED_CORPUS, split).splitlines()
+        # Mostly Tang verse, and the first Song poems and ci: every collection is represented.
+        picked = lines[: count * 3 // 4]
+        for collection in ("宋诗", "宋词"):
+            picked += [line for line in lines if f'"collection": "{collection}"' in line][: count // 8]
+        (out / f"{split}.jsonl").write_text("\n".join(picked) + "\n", encoding="utf-8")
     return out
 
 

@@ -58,23 +58,53 @@ def test_split_is_a_function_of_the_text():
 def test_prepare_fixture(fixture_dataset, tmp_path):
     stats = corpus.prepare(fixture_dataset, tmp_path / "c")
     rows = corpus.load_split(tmp_path / "c", "train") + corpus.load_split(tmp_path / "c", "valid")
-    by_id = {r["id"]: r for r in rows}
-    assert set(by_id) == {"a1", "a2", "a3", "a4", "a5"}
-    assert {i: r["form"] for i, r in by_id.items()} == {
-        "a1": "五绝", "a2": "七绝", "a3": "五律", "a4": "七律", "a5": "其他"}
-    assert by_id["a2"]["text"] == "朝辭白帝彩雲間，千里江陵一日還。兩岸猿聲啼不住，輕舟已過萬重山。"
-    assert by_id["a3"]["text"].endswith("白頭搔更短，渾欲不勝簪。")
-    assert by_id["a5"]["text"] == "山中何所有，嶺上多白雲。只可自怡悅。"
-    assert stats["dropped"] == {"dropped_duplicate": 1, "dropped_empty": 1, "dropped_placeholder": 1}
-    assert stats["poems_read"] == 8
+    by_title = {r["title"]: r for r in rows}
+    assert {t: r["form"] for t, r in by_title.items()} == {
+        "靜夜思": "五绝", "早發白帝城": "七绝", "春望": "五律", "登高": "七律", "雜詩": "其他"}
+    assert by_title["早發白帝城"]["text"] == "朝辭白帝彩雲間，千里江陵一日還。兩岸猿聲啼不住，輕舟已過萬重山。"
+    assert by_title["春望"]["text"].endswith("白頭搔更短，渾欲不勝簪。")
+    assert by_title["雜詩"]["text"] == "山中何所有，嶺上多白雲。只可自怡悅。"
+    assert all(r["collection"] == "唐诗" for r in rows)
+    tang = stats["collections"]["唐诗"]
+    assert tang["dropped"] == {"dropped_duplicate": 1, "dropped_empty": 1, "dropped_placeholder": 1}
+    assert tang["read"] == stats["poems_read"] == 8
     for row in rows:
         assert (row in corpus.load_split(tmp_path / "c", corpus.split_of(row["text"])))
 
 
-def test_prepare_is_byte_identical(fixture_dataset, tmp_path):
-    corpus.prepare(fixture_dataset, tmp_path / "one")
-    corpus.prepare(fixture_dataset, tmp_path / "two")
-    for name in ("train.jsonl", "valid.jsonl", "stats.json"):
+def test_prepare_three_collections(fixture_dataset_all, tmp_path):
+    stats = corpus.prepare(fixture_dataset_all, tmp_path / "c")
+    rows = corpus.load_split(tmp_path / "c", "train") + corpus.load_split(tmp_path / "c", "valid")
+    by_title = {(r["collection"], r["title"]): r for r in rows}
+    # The Song copy of 靜夜思 is dropped as a duplicate: the text stays a Tang poem.
+    assert by_title[("唐诗", "靜夜思")]["form"] == "五绝" and ("宋诗", "靜夜思") not in by_title
+    assert stats["collections"]["宋诗"]["dropped"] == {"dropped_duplicate": 1, "dropped_placeholder": 1}
+    assert by_title[("宋诗", "題壁")]["text"] == "江南江北雪漫漫，遥知易水寒。此時誰共醉，獨坐望長安。"
+    assert by_title[("宋诗", "日詩")]["form"] == "七绝"
+    # Ci: converted to traditional by phrase (头发 -> 頭髮, 后来 -> 後來), labelled with the tune.
+    ci = by_title[("宋词", "浣溪沙")]
+    assert ci["form"] == "词" and ci["cipai"] == "浣溪沙"
+    assert ci["text"].startswith("一曲新詞酒一杯。去年天氣舊亭臺。")
+    lost = next(r for r in rows if r["collection"] == "宋词" and r["cipai"] == "")
+    assert lost["text"] == "頭髮白，後來人。"
+    assert stats["collections"]["宋词"]["dropped"] == {"dropped_placeholder": 1}
+    assert stats["ci_conversion"]["ci_chars"] == 48
+    assert stats["ci_conversion"]["ci_chars_ambiguous"] == 1  # 发 of 头发: 髮 or 發
+
+
+def test_tang_poems_keep_their_split_when_song_collections_join(fixture_dataset, fixture_dataset_all, tmp_path):
+    corpus.prepare(fixture_dataset, tmp_path / "tang")
+    corpus.prepare(fixture_dataset_all, tmp_path / "all")
+    for split in ("train", "valid"):
+        tang = corpus.load_split(tmp_path / "tang", split)
+        joined = [r for r in corpus.load_split(tmp_path / "all", split) if r["collection"] == "唐诗"]
+        assert tang == joined
+
+
+def test_prepare_is_byte_identical(fixture_dataset_all, tmp_path):
+    corpus.prepare(fixture_dataset_all, tmp_path / "one")
+    corpus.prepare(fixture_dataset_all, tmp_path / "two")
+    for name in ("train.jsonl.gz", "valid.jsonl.gz", "stats.json"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
@@ -105,4 +135,7 @@ def test_shipped_corpus_is_clean_and_split_by_hash():
     assert stats["corpus_sha256"] == corpus.corpus_hash(SHIPPED_CORPUS)
     valid = corpus.load_split(SHIPPED_CORPUS, "valid")
     assert len(valid) == stats["poems"]["valid"]
+    assert {r["collection"] for r in valid} == {"唐诗", "宋诗", "宋词"}
+    for path in SHIPPED_CORPUS.iterdir():
+        assert path.stat().st_size < 50 * 2**20, f"{path.name} is over 50 MB"
     assert all(corpus.split_of(r["text"]) == "valid" for r in valid)

@@ -48,3 +48,28 @@ def test_bad_vocab_files(tmp_path, content, message):
 def test_missing_vocab_file(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         Tokenizer.load(tmp_path / "vocab.json")
+
+
+def test_conditioned_vocabulary_opens_with_collection_and_form_or_tune(tmp_path):
+    from poetgen.tokenizer import MIN_TUNE_POEMS
+
+    tunes = ["浣溪沙"] * MIN_TUNE_POEMS + ["菩萨蛮"] * (MIN_TUNE_POEMS - 1) + [""]
+    tok = Tokenizer.build(["山水，月。"], min_count=1, tunes=tunes)
+    assert tok.conditioned and tok.tunes == ("浣溪沙",)
+    assert tok.opening("七律", "宋诗") == [tok.index["<宋诗>"], tok.form_token("七律")]
+    assert tok.opening("词", "宋词", "浣溪沙") == [tok.index["<宋词>"], tok.index["<词牌:浣溪沙>"]]
+    # A tune below the threshold shares the generic ci token.
+    assert tok.opening("词", "宋词", "菩萨蛮") == [tok.index["<宋词>"], tok.index["<词>"]]
+    ids = tok.encode("山水，", opening=tok.opening("词", "宋词", "浣溪沙"))
+    assert tok.decode(ids) == "山水，"
+    assert tok.tokens[tok.first_char - 2 : tok.first_char] == ["，", "。"]
+    tok.save(tmp_path / "vocab.json")
+    again = Tokenizer.load(tmp_path / "vocab.json")
+    assert again.tokens == tok.tokens and again.conditioned and again.first_char == tok.first_char
+
+
+def test_format_1_vocabulary_opens_with_the_form_alone():
+    tok = Tokenizer.build(["山水，月。"], min_count=1)
+    assert not tok.conditioned
+    assert tok.opening("七律", "宋诗") == [tok.form_token("七律")]
+    assert tok.opening("词", "宋词", "浣溪沙") == [tok.form_token("其他")]
