@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .constraints import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request, Vocabulary, plan_request
-from .corpus import FORMS, read_split_text, split_lines, split_path
+from .constraints import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request, Vocabulary, free_lead, plan_request
+from .corpus import FORMS, SONG, TANG, read_split_text, split_lines, split_path
 from .defaults import MAX_FREE_TOKENS, MAX_POEMS, MAX_TEXT, default_corpus_dir, default_model_dir
 from .errors import GenerationError
 from .model import WEIGHTS_FILE, load_model_dir
@@ -31,6 +31,8 @@ from .sampler import Decoder, Sampling, check_sampling, extend_hash
 from .tokenizer import FORM_TOKENS
 
 SCRIPTS = ("traditional", "simplified")
+DEFAULT_STYLE = "唐"
+STYLES = {"唐": TANG, "唐诗": TANG, "tang": TANG, "宋": SONG, "宋诗": SONG, "song": SONG}
 # The id's version: bumped whenever the same model, seed and parameters would give another poem
 # (pg2: sampling by one uniform number per row; pg3: the input table's arithmetic and the
 # theme's precomputed neighbours, which may round a draw the other way; both 2026-11-23).
@@ -232,14 +234,17 @@ class Poet:
               script: str = "traditional", max_tokens: int = 120, acrostic: str = "", tail: str = "",
               theme: str = "", rhyme: str | None = None, tones: str | None = None,
               pattern: str | None = None, no_copy: bool = True, max_repeat: int = 2,
-              rerank: bool = False) -> list[Poem]:
+              rerank: bool = False, style: str = DEFAULT_STYLE) -> list[Poem]:
         """Write n poems in one batched, compiled pass. Same arguments and seed, same poems.
 
         tones: 'off', 'rhyme' (rhyme positions share a 平水韵 group) or 'strict' (and the
-        strict positions of a 格律 pattern); default strict for a regulated form."""
+        strict positions of a 格律 pattern); default strict for a regulated form.
+        style: '唐' or '宋', the manner of the Tang or the Song poets (a model trained on
+        both collections; a Tang-only model writes '唐' only)."""
         params = dict(start=start, form=form, temperature=temperature, top_k=top_k, top_p=top_p,
                       script=script, max_tokens=max_tokens, acrostic=acrostic, tail=tail, theme=theme,
-                      rhyme=rhyme, tones=tones, pattern=pattern, no_copy=no_copy, max_repeat=max_repeat)
+                      rhyme=rhyme, tones=tones, pattern=pattern, no_copy=no_copy, max_repeat=max_repeat,
+                      style=style)
         seed = self._check_count_and_seed(n, seed)
         count = 3 * n if rerank else n
         poems = self._write(params, count, seed)
@@ -376,6 +381,7 @@ class Poet:
         keywords = self.theme_keywords(p["theme"]) if p["theme"] else []
         if not isinstance(p["no_copy"], bool):
             raise GenerationError(f"no_copy must be true or false, got {p['no_copy']!r}")
+        collection = self._collection(p.get("style", DEFAULT_STYLE))
         opening = p.get("opening")  # set only by rewrite(): the free poem's own form token
         if opening is not None and (form != FREE or opening not in FORM_TOKENS):
             raise GenerationError(f"opening must be one of {FORM_TOKENS} for a free-form poem, got {opening!r}")
@@ -383,9 +389,20 @@ class Poet:
                       heads=tuple(heads), tails=tuple(tails), rhyme=rhyme, tones=tones,
                       pattern=p["pattern"] or None, no_copy=p["no_copy"] and self.decoder.has_corpus,
                       max_repeat=max_repeat, max_len=max_tokens,
-                      opening=self.tokenizer.index[opening] if opening is not None else None)
+                      opening=self.tokenizer.index[opening] if opening is not None else None,
+                      collection=collection)
         sampling = Sampling(float(p["temperature"]), int(p["top_k"]), float(p["top_p"]), seed)
         return req, sampling, keywords, p["script"]
+
+    def _collection(self, style) -> str:
+        if style not in STYLES:
+            raise GenerationError(f"style must be one of {', '.join(sorted(set(STYLES.values())))} "
+                                  f"(唐 or 宋), got {style!r}")
+        collection = STYLES[style]
+        if collection != TANG and not self.tokenizer.conditioned:
+            raise GenerationError(f"this model was trained on Tang verse only: it cannot write in the "
+                                  f"manner of {style} (use a model trained on the Song collections)")
+        return collection
 
     def _poem(self, tokens, logprobs, form: str, script: str) -> Poem:
         tok = self.tokenizer
@@ -423,6 +440,8 @@ class Poet:
             raise GenerationError("the poem id is damaged: it does not decode") from None
         if model != self.model_hash:
             raise GenerationError(f"the poem id was made by model {model}, this is model {self.model_hash}")
+        if isinstance(params, dict):
+            params.setdefault("style", DEFAULT_STYLE)  # an id from before styles
         if not isinstance(index, int) or not 0 <= index < 3 * MAX_POEMS or not isinstance(params, dict) or set(
                 params) - {"opening"} != set(self._make_params_keys()):
             raise GenerationError("the poem id is damaged: its parameters are incomplete")
@@ -527,7 +546,9 @@ class Poet:
         prefix = self.tokenizer.decode(row[:col]) + self.tokenizer.tokens[token]
         params = {**params, "start": prefix}
         if params["form"] in (None, "", FREE) and not (params["acrostic"] or params["tail"]):
-            params["opening"] = self.tokenizer.tokens[row[0]]  # free form: keep the model's choice
+            # Free form: keep the model's choice of form, the token after the forced lead.
+            lead = free_lead(self.tokenizer, self._collection(params["style"]))
+            params["opening"] = self.tokenizer.tokens[row[len(lead)]]
         if poem.check.get("pattern") and params["tones"] != "off":
             params["pattern"] = poem.check["pattern"]
         # A fresh draw for the rest (the same seed would mostly repeat the old ending), still
@@ -557,7 +578,7 @@ class Poet:
     @staticmethod
     def _make_params_keys() -> tuple[str, ...]:
         return ("start", "form", "temperature", "top_k", "top_p", "script", "max_tokens", "acrostic",
-                "tail", "theme", "rhyme", "tones", "pattern", "no_copy", "max_repeat")
+                "tail", "theme", "rhyme", "tones", "pattern", "no_copy", "max_repeat", "style")
 
     def warm_up(self) -> None:
         """Compile the decoding loops the page uses most, so a first visitor does not wait."""

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .corpus import FORMS, SHAPE_OF_FORM
+from .corpus import FORMS, OTHER, SHAPE_OF_FORM, TANG
 from .errors import GenerationError
 from .prosody import PING, ZE, Pattern, RhymeTable, patterns
 from .sampler import Plan
-from .tokenizer import Tokenizer
+from .tokenizer import FORM_TOKENS, Tokenizer
 
 FREE = "free"
 TONE_LEVELS = ("off", "rhyme", "strict")
@@ -36,6 +36,7 @@ class Request:
     max_repeat: int = 0
     max_len: int = 120
     opening: int | None = None  # free form: the form token to open with (else the model's choice)
+    collection: str = TANG  # the manner to write in, for a model that knows collections
 
 
 class Vocabulary:
@@ -58,7 +59,7 @@ class Vocabulary:
         masks[MASK_CHARS, tokenizer.first_char:] = True
         masks[MASK_BODY, tokenizer.first_char:] = True
         masks[MASK_BODY, [tokenizer.comma, tokenizer.period, tokenizer.eos]] = True
-        masks[MASK_FORMS, sorted(tokenizer.form_ids)] = True
+        masks[MASK_FORMS, [tokenizer.index[t] for t in FORM_TOKENS]] = True
         masks[MASK_PING] = masks[MASK_CHARS] & self.ping
         masks[MASK_ZE] = masks[MASK_CHARS] & self.ze
         self.masks = masks
@@ -91,12 +92,13 @@ def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
         raise GenerationError(f"unknown form {req.form!r}: choose one of {', '.join(FORMS)} or free")
     length, count = SHAPE_OF_FORM[req.form]
     slots = form_template(req.form)
-    size = 1 + len(slots)
+    opening = tok.opening(req.form, req.collection)
+    size = len(opening) + len(slots)
     forced = np.full(size, -1, np.int32)
-    forced[0] = tok.form_token(req.form)
+    forced[: len(opening)] = opening
     where: dict[tuple[int, int], int] = {}  # (line, position) -> plan column
     line, pos = 0, 0
-    for col, slot in enumerate(slots, start=1):
+    for col, slot in enumerate(slots, start=len(opening)):
         if slot == "C":
             where[(line, pos)] = col
             pos += 1
@@ -214,20 +216,29 @@ def _rhyme_groups(vocab: Vocabulary, req: Request, fixed: dict, candidates: list
     return allowed
 
 
+def free_lead(tok: Tokenizer, collection: str) -> list[int]:
+    """The tokens forced before a free poem's form token: the collection's, where the model
+    knows collections (the form is left to the model)."""
+    return tok.opening(OTHER, collection)[:-1]
+
+
 def _plan_free(vocab: Vocabulary, req: Request, n: int, bias) -> Plan:
     if req.heads or req.tails:
         raise GenerationError("藏头/藏尾 need a form")
     if req.tones != "off":
         raise GenerationError("rhyme and tones need a regulated form (五绝, 七绝, 五律 or 七律)")
     length = req.max_len
-    if len(req.start) + 2 > length:
+    lead = free_lead(vocab.tokenizer, req.collection)
+    form_col = len(lead)
+    if len(req.start) + form_col + 2 > length:
         raise GenerationError(f"start text is longer than the length cap of {length} tokens")
     forced = np.full(length, -1, np.int32)
     mask_id = np.full(length, MASK_BODY, np.int32)
-    mask_id[0] = MASK_FORMS  # the model chooses the form
+    forced[:form_col] = lead
+    mask_id[form_col] = MASK_FORMS  # the model chooses the form
     if req.opening is not None:  # a rewrite keeps the original poem's choice
-        forced[0] = req.opening
-    forced[1 : 1 + len(req.start)] = req.start
+        forced[form_col] = req.opening
+    forced[form_col + 1 : form_col + 1 + len(req.start)] = req.start
     rules = ("line_start", "end_after_period") + (("no_repeat",) if req.max_repeat > 0 else ()) + (
         ("no_copy",) if req.no_copy else ())
     return Plan(forced=np.tile(forced, (n, 1)), mask_id=np.tile(mask_id, (n, 1)), masks=vocab.masks,

@@ -65,7 +65,8 @@ class Tokenizer:
         conditions: list[str] = []
         if tunes is not None:
             tune_counts = Counter(t for t in tunes if t)
-            common = sorted((t for t, n in tune_counts.items() if n >= MIN_TUNE_POEMS), key=lambda t: (-tune_counts[t], t))
+            common = sorted((t for t, n in tune_counts.items() if n >= MIN_TUNE_POEMS),
+                            key=lambda t: (-tune_counts[t], t))
             conditions = [*COLLECTION_TOKENS, CI_TOKEN, *(tune_token(t) for t in common)]
         return cls([*SPECIALS, *conditions, *PUNCTUATION, *chars])
 

@@ -76,9 +76,11 @@ def test_rewrite_continues_from_the_state_at_that_character(tiny_poet, poem, mon
     char = tiny_poet.alternatives(poem.id, line, position)[-1][0]
     calls.clear()
     new = tiny_poet.rewrite(poem.id, line, position, char)
-    col = 1 + 8 + position  # <form>, then line 1 (7 characters and its mark), then the position
+    opening = len(tiny_poet.tokenizer.opening("七绝"))  # <唐诗><七绝>
+    col = opening + 8 + position  # the opening, then line 1 (7 characters and its mark), then the position
+    end = opening + 32 + 1  # 4 lines of 7 characters and a mark, then <eos>
     # the original decoded up to the column, then on; the rewrite only from the column on
-    assert calls == [(0, col, 1), (col, 33 + 1, 1), (col, 33 + 1, 1)]
+    assert calls == [(0, col, 1), (col, end, 1), (col, end, 1)]
     assert tiny_poet.regenerate(new.id).text == new.text  # the same poem as one full pass
     assert "".join(new.lines).startswith("".join(poem.lines[:line]) + poem.lines[line][:position] + char)
 

@@ -179,20 +179,25 @@ def test_bad_requests_name_the_problem(tiny_poet, kwargs, message):
 def test_plan_for_a_form(tiny_poet):
     tok = tiny_poet.tokenizer
     plan = plan_request(tiny_poet.vocab, Request(form="五绝", start=(tok.index["明"],)), 2, seed=0)
-    assert plan.forced.shape == (2, 1 + 24 + 1)
-    assert plan.forced[0, 0] == tok.form_token("五绝")
-    assert plan.forced[0, 1] == tok.index["明"]
-    assert plan.forced[0, 6] == tok.comma and plan.forced[0, 12] == tok.period
+    # <唐诗><五绝>, then 4 lines of 5 characters and a mark each, then <eos>
+    assert plan.forced.shape == (2, 2 + 24 + 1)
+    assert list(plan.forced[0, :2]) == [tok.index["<唐诗>"], tok.form_token("五绝")]
+    assert plan.forced[0, 2] == tok.index["明"]
+    assert plan.forced[0, 7] == tok.comma and plan.forced[0, 13] == tok.period
     assert plan.forced[0, -1] == tok.eos
+    song = plan_request(tiny_poet.vocab, Request(form="五绝", collection="宋诗"), 1, seed=0)
+    assert list(song.forced[0, :2]) == [tok.index["<宋诗>"], tok.form_token("五绝")]
     free = plan_request(tiny_poet.vocab, Request(max_len=50), 1, seed=0)
-    assert free.forced.shape == (1, 50) and (free.forced == -1).all()
+    # a free poem: the collection forced, then the model chooses the form
+    assert free.forced.shape == (1, 50) and free.forced[0, 0] == tok.index["<唐诗>"]
+    assert (free.forced[0, 1:] == -1).all()
     assert Sampling().temperature == 0.8
 
 
 def _plan(poet, seed: int, n: int, **overrides):
     params = {**dict(start="", form="七绝", temperature=0.9, top_k=0, top_p=1.0, script="traditional",
                      max_tokens=120, acrostic="", tail="", theme="", rhyme=None, tones=None, pattern=None,
-                     no_copy=True, max_repeat=2), **overrides}
+                     no_copy=True, max_repeat=2, style="唐"), **overrides}
     req, sampling, keywords, _ = poet._parse(params, seed)
     bias = np.tile(poet.theme_bias(keywords), (n, 1)) if keywords else None
     return plan_request(poet.vocab, req, n, seed, bias), sampling
