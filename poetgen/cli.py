@@ -102,13 +102,25 @@ def _evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate_poems
     from .model import load_model_dir
 
+    if (args.poems is None) == (args.split is None):
+        raise PoetgenError("give --poems FILE_OR_FOLDER or --split valid (the corpus's validation split), not both")
     model, _, tokenizer = load_model_dir(args.model or _default_model())
-    result = evaluate_poems(model, tokenizer, args.poems)
+    if args.poems is not None:
+        result = evaluate_poems(model, tokenizer, args.poems)
+    else:
+        from .corpus import load_split
+        from .evaluate import split_perplexity
+
+        result = split_perplexity(model, tokenizer, load_split(args.corpus, args.split))
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
+    elif args.poems is not None:
         for key, value in result.items():
             print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    else:
+        print(f"{'subset':<24}{'poems':>8}{'chars':>11}{'char ppl':>10}")
+        for name, row in result.items():
+            print(f"{name:<24}{row['poems']:>8}{row['chars']:>11}{row['char_perplexity']:>10.1f}")
 
 
 def _default_model() -> Path:
@@ -206,7 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="perplexity of a model on chinese-poetry JSON poems")
     p.add_argument("--model", help="model directory (default: the shipped model)")
-    p.add_argument("--poems", required=True, help="a chinese-poetry JSON file or a folder of them")
+    p.add_argument("--poems", help="a chinese-poetry JSON file or a folder of them")
+    p.add_argument("--split", choices=["train", "valid"],
+                   help="a split of the corpus instead, reported per collection and form")
+    p.add_argument("--corpus", default="corpus", help="the corpus of --split (default: corpus)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
 

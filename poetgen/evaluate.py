@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .corpus import normalize_poem, read_poems
+from .corpus import CI, COLLECTIONS, FORMS, SONG, SONGCI, TANG, ToTraditional, clean_row, read_poems
 from .errors import CorpusError
 from .tokenizer import Tokenizer
 
@@ -46,25 +46,57 @@ def token_nll(model, seqs: list[np.ndarray], pad: int, batch_tokens: int = 16384
 
 
 def validation_perplexity(model, seqs, tokenizer: Tokenizer) -> dict:
-    """Per-token and per-character perplexity, conditioned on <bos><form>."""
-    nlls = token_nll(model, seqs, tokenizer.pad)
-    total = chars = 0.0
-    char_total = 0.0
-    tokens = 0
+    """Per-token and per-character perplexity, conditioned on <bos> and the opening tokens."""
+    return _perplexity(seqs, token_nll(model, seqs, tokenizer.pad), tokenizer)
+
+
+def _perplexity(seqs, nlls, tokenizer: Tokenizer) -> dict:
+    total = char_total = 0.0
+    tokens = chars = 0
     for seq, nll in zip(seqs, nlls):
-        targets, nll = seq[2:], nll[1:]  # the form token is given, not predicted
+        targets = seq[1:]
+        # The opening (collection, form or tune) is given, not predicted.
+        is_text = (targets >= tokenizer.n_special) | (targets == tokenizer.eos) | (targets == tokenizer.unk)
         is_char = (targets >= tokenizer.first_char) | (targets == tokenizer.unk)
-        total += nll.sum()
-        tokens += len(nll)
+        total += nll[is_text].sum()
+        tokens += int(is_text.sum())
         char_total += nll[is_char].sum()
-        chars += is_char.sum()
+        chars += int(is_char.sum())
     return {
         "token_perplexity": math.exp(total / max(tokens, 1)),
         "char_perplexity": math.exp(char_total / max(chars, 1)),
-        "tokens": int(tokens),
-        "chars": int(chars),
+        "tokens": tokens,
+        "chars": chars,
     }
 
+
+REGULATED_TANG = "唐诗 五绝/七绝/五律/七律"
+
+
+def subsets(rows: list[dict]) -> dict[str, list[int]]:
+    """Row indices of the subsets reported: the regulated Tang poems (the figure the issue
+    targets), each collection, each form of the shi, and everything."""
+    groups: dict[str, list[int]] = {"all": list(range(len(rows))), REGULATED_TANG: []}
+    for i, row in enumerate(rows):
+        collection = row.get("collection", TANG)
+        if collection == TANG and row["form"] in FORMS:
+            groups[REGULATED_TANG].append(i)
+        groups.setdefault(collection, []).append(i)
+        if row["form"] != CI:
+            groups.setdefault(f"{collection} {row['form']}", []).append(i)
+    return groups
+
+
+def split_perplexity(model, tokenizer: Tokenizer, rows: list[dict]) -> dict[str, dict]:
+    """Perplexity of corpus rows, overall and for each subset (`subsets`)."""
+    seqs = [np.asarray(tokenizer.encode(r["text"], opening=tokenizer.row_opening(r)), np.int32) for r in rows]
+    nlls = token_nll(model, seqs, tokenizer.pad)
+    report = {}
+    for name, idx in subsets(rows).items():
+        if idx:
+            result = _perplexity([seqs[i] for i in idx], [nlls[i] for i in idx], tokenizer)
+            report[name] = {"poems": len(idx), **result}
+    return report
 
 
 def poem_files(path: str | Path) -> list[Path]:
@@ -79,17 +111,28 @@ def poem_files(path: str | Path) -> list[Path]:
     raise CorpusError(f"poems file or folder not found: {path}")
 
 
+def collection_of_file(path: Path) -> str:
+    """The dataset's own file names say the collection (poet.song.N.json, ci.song.N.json)."""
+    name = path.name
+    return SONGCI if name.startswith("ci.") else SONG if name.startswith("poet.song") else TANG
+
+
 def evaluate_poems(model, tokenizer: Tokenizer, path: str | Path) -> dict:
-    """Perplexity of chinese-poetry JSON poems, normalized exactly as the corpus is."""
+    """Perplexity of chinese-poetry JSON poems, cleaned exactly as the corpus is (ci converted
+    to traditional characters), each under its collection's opening."""
     seqs, oov, skipped = [], 0, 0
+    to_traditional = None
     for file in poem_files(path):
+        collection = collection_of_file(file)
+        if COLLECTIONS[collection][2] and to_traditional is None:
+            to_traditional = ToTraditional()
         for poem in read_poems(file):
-            text, form, _ = normalize_poem(poem["paragraphs"])
-            if text is None:
+            row, _ = clean_row(poem, collection, to_traditional if COLLECTIONS[collection][2] else None)
+            if row is None:
                 skipped += 1
                 continue
-            oov += sum(1 for ch in text if ch not in tokenizer.index)
-            seqs.append(np.asarray(tokenizer.encode(text, form=form), np.int32))
+            oov += sum(1 for ch in row["text"] if ch not in tokenizer.index)
+            seqs.append(np.asarray(tokenizer.encode(row["text"], opening=tokenizer.row_opening(row)), np.int32))
     if not seqs:
         raise CorpusError(f"no scorable poems in {path}")
     result = validation_perplexity(model, seqs, tokenizer)

@@ -85,6 +85,10 @@ class Tokenizer:
             return [self.index[f"<{collection}>"], self.index.get(tune_token(cipai), self.index[CI_TOKEN])]
         return [self.index[f"<{collection}>"], self.form_token(form)]
 
+    def row_opening(self, row: dict) -> list[int]:
+        """The opening of a corpus row (collection, form, and 词牌 for a ci)."""
+        return self.opening(row["form"], row.get("collection", TANG), row.get("cipai", ""))
+
     def encode(self, text: str, form: str | None = None, bos: bool = True, eos: bool = True,
                opening: Sequence[int] | None = None) -> list[int]:
         """Ids of `text`, after <bos> and the opening (given, or the form's alone)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .corpus import TANG, corpus_hash, load_split
+from .corpus import corpus_hash, load_split
 from .errors import ModelError, PoetgenError
 from .evaluate import pad_batch, validation_perplexity
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -51,7 +51,7 @@ def encode_corpus(rows: list[dict], tokenizer: Tokenizer, max_len: int) -> list[
     each opening with <bos> and the poem's opening tokens, only the last one closing with <eos>."""
     seqs = []
     for row in rows:
-        text, opening = row["text"], row_opening(tokenizer, row)
+        text, opening = row["text"], tokenizer.row_opening(row)
         budget = max_len - len(opening)  # room for <bos>, the opening and the next-token shift
         pieces, start = [], 0
         while len(text) - start > budget:
@@ -65,10 +65,6 @@ def encode_corpus(rows: list[dict], tokenizer: Tokenizer, max_len: int) -> list[
             ids = tokenizer.encode(piece, opening=opening, eos=i == len(pieces) - 1)
             seqs.append(np.asarray(ids, dtype=np.int32))
     return seqs
-
-
-def row_opening(tokenizer: Tokenizer, row: dict) -> list[int]:
-    return tokenizer.opening(row["form"], row.get("collection", TANG), row.get("cipai", ""))
 
 
 def batch_plan(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -415,7 +411,7 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
         step, state = 0, {"epoch": 0, "corpus_sha256": corpus_hash(corpus_dir), "command": " ".join(sys.argv)}
 
     train_seqs = encode_corpus(train_rows, tokenizer, cfg.max_len)
-    valid_seqs = [np.asarray(tokenizer.encode(r["text"], opening=row_opening(tokenizer, r)), np.int32)
+    valid_seqs = [np.asarray(tokenizer.encode(r["text"], opening=tokenizer.row_opening(r)), np.int32)
                   for r in valid_rows]
     global_batch = cfg.batch_size * replicas
     per_pass = math.ceil(len(train_seqs) / global_batch)

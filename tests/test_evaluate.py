@@ -12,9 +12,10 @@ from poetgen.evaluate import evaluate_poems
 def hand_perplexity(model, tok, texts_forms):
     nll, chars = 0.0, 0
     for text, form in texts_forms:
-        ids = tok.encode(text, form=form)
+        opening = tok.opening(form)
+        ids = tok.encode(text, opening=opening)
         logits = np.asarray(model(np.array([ids[:-1]], np.int32)))[0].astype(np.float64)
-        for t in range(1, len(ids) - 1):  # targets after the form token
+        for t in range(len(opening), len(ids) - 1):  # targets after the opening
             target = ids[t + 1]
             row = logits[t]
             lp = row[target] - (row.max() + math.log(np.exp(row - row.max()).sum()))
@@ -56,3 +57,39 @@ def test_evaluate_reads_a_folder_and_rejects_bad_input(tiny_poet, tmp_path):
     (tmp_path / "c.json").write_text('{"paragraphs": 1}', encoding="utf-8")
     with pytest.raises(CorpusError, match="expected a JSON list"):
         evaluate_poems(tiny_poet.model, tiny_poet.tokenizer, tmp_path / "c.json")
+
+
+def test_split_perplexity_reports_each_subset_from_its_own_poems(tiny_poet, tiny_corpus):
+    from poetgen.corpus import load_split
+    from poetgen.evaluate import REGULATED_TANG, split_perplexity, validation_perplexity
+
+    tok = tiny_poet.tokenizer
+    rows = load_split(tiny_corpus, "valid")
+    report = split_perplexity(tiny_poet.model, tok, rows)
+    assert {"all", REGULATED_TANG, "唐诗", "宋诗", "宋词"} <= set(report)
+    assert report["all"]["poems"] == len(rows)
+    regulated = ("五绝", "七绝", "五律", "七律")
+    for name, pick in ((REGULATED_TANG, lambda r: r["collection"] == "唐诗" and r["form"] in regulated),
+                       ("宋词", lambda r: r["collection"] == "宋词")):
+        mine = [r for r in rows if pick(r)]
+        seqs = [np.asarray(tok.encode(r["text"], opening=tok.row_opening(r)), np.int32) for r in mine]
+        alone = validation_perplexity(tiny_poet.model, seqs, tok)
+        assert report[name]["poems"] == len(mine) > 0
+        assert report[name]["chars"] == alone["chars"]
+        assert report[name]["char_perplexity"] == pytest.approx(alone["char_perplexity"], rel=1e-6)
+
+
+def test_evaluate_converts_a_ci_file_and_opens_it_as_ci(tiny_poet, tmp_path):
+    ci = [{"rhythmic": "浣溪沙", "author": "晏殊", "paragraphs": ["一曲新词酒一杯。去年天气旧亭台。"]}]
+    path = tmp_path / "ci.song.0.json"
+    path.write_text(json.dumps(ci, ensure_ascii=False), encoding="utf-8")
+    result = evaluate_poems(tiny_poet.model, tiny_poet.tokenizer, path)
+    # scored as the traditional text under <宋词> and the tune (or <词>): the same as by hand
+    tok = tiny_poet.tokenizer
+    from poetgen.evaluate import validation_perplexity
+
+    opening = tok.opening("词", "宋词", "浣溪沙")
+    seq = np.asarray(tok.encode("一曲新詞酒一杯。去年天氣舊亭臺。", opening=opening), np.int32)
+    by_hand = validation_perplexity(tiny_poet.model, [seq], tok)
+    assert result["char_perplexity"] == pytest.approx(by_hand["char_perplexity"])
+    assert result["chars"] == 14
