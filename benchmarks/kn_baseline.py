@@ -1,9 +1,10 @@
 """Baseline: a character 3-gram with interpolated Kneser-Ney smoothing, on the same training
-split, vocabulary (<unk> for rare characters) and <bos><form> context as the LSTM.
+split, vocabulary (<unk> for rare characters) and opening context (<collection><form>) as the LSTM.
 
-    python -m benchmarks.kn_baseline [--corpus corpus] [--min-count 3] [--json]
+    python -m benchmarks.kn_baseline [--corpus corpus] [--min-count 8] [--json]
 
-Prints the validation character perplexity that the shipped model has to beat.
+Prints the validation character perplexity that the shipped model has to beat, overall and for
+each subset of `poetgen.evaluate.subsets` (regulated Tang verse, each collection, each form).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections import Counter
 
 from poetgen.corpus import load_split
+from poetgen.evaluate import subsets
 from poetgen.tokenizer import Tokenizer
 
 
@@ -69,27 +71,33 @@ class KneserNey3:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default="corpus")
-    parser.add_argument("--min-count", type=int, default=3)
+    parser.add_argument("--min-count", type=int, default=8, help="as the model's vocabulary (the shipped: 8)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     started = time.time()
     train_rows, valid_rows = load_split(args.corpus, "train"), load_split(args.corpus, "valid")
-    tok = Tokenizer.build((r["text"] for r in train_rows), min_count=args.min_count)
-    lm = KneserNey3([tok.encode(r["text"], form=r["form"]) for r in train_rows], len(tok))
-    nll = chars = 0.0
+    tok = Tokenizer.build((r["text"] for r in train_rows), min_count=args.min_count,
+                          tunes=[r.get("cipai", "") for r in train_rows])
+    lm = KneserNey3([tok.encode(r["text"], opening=tok.row_opening(r)) for r in train_rows], len(tok))
+    per_poem = []  # (summed NLL, characters) of each validation poem
     for r in valid_rows:
-        s = tok.encode(r["text"], form=r["form"])
+        s = tok.encode(r["text"], opening=tok.row_opening(r))
+        nll = chars = 0
         for i in range(2, len(s)):
             if s[i] >= tok.first_char or s[i] == tok.unk:
                 nll -= math.log(lm.p3(s[i - 2], s[i - 1], s[i]))
                 chars += 1
+        per_poem.append((nll, chars))
+    report = {}
+    for name, idx in subsets(valid_rows).items():
+        nll, chars = sum(per_poem[i][0] for i in idx), sum(per_poem[i][1] for i in idx)
+        if chars:
+            report[name] = {"poems": len(idx), "chars": chars, "char_perplexity": round(math.exp(nll / chars), 2)}
     result = {
         "model": "char 3-gram, interpolated Kneser-Ney",
         "vocab_size": len(tok),
         "discounts": [round(lm.d1, 4), round(lm.d2, 4), round(lm.d3, 4)],
-        "valid_poems": len(valid_rows),
-        "valid_chars": int(chars),
-        "char_perplexity": round(math.exp(nll / chars), 2),
+        "valid": report,
         "seconds": round(time.time() - started, 1),
     }
     print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 2))

@@ -67,7 +67,8 @@ def _generate(args: argparse.Namespace) -> None:
                            top_k=args.top_k, top_p=args.top_p, n=args.n, seed=args.seed,
                            script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
                            rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
-                           no_copy=not args.allow_copy, max_repeat=args.max_repeat, rerank=args.rerank)
+                           no_copy=not args.allow_copy, max_repeat=args.max_repeat, rerank=args.rerank,
+                           style=args.style)
     if args.json:
         print(json.dumps([p.to_dict() for p in poems], ensure_ascii=False, indent=2))
         return
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model directory (default: the shipped model)")
     p.add_argument("--start", default="", help="opening text to continue (简 or 繁)")
     p.add_argument("--form", default=None, help="五绝, 七绝, 五律, 七律 or free (default)")
+    p.add_argument("--style", default="唐", help="唐 (default) or 宋: in the manner of the Tang or the Song poets")
     p.add_argument("--acrostic", default="", help="藏头: characters that open the lines, one per line")
     p.add_argument("--tail", default="", help="藏尾: characters that end the lines")
     p.add_argument("--theme", default="", help="free text; its jieba keywords shape the poem")

@@ -29,14 +29,15 @@ if TYPE_CHECKING:
 FORM_CHOICES = ["自由", *FORMS]
 TONE_CHOICES = [("严格格律", "strict"), ("只押韵", "rhyme"), ("不限", "off")]
 SCRIPT_CHOICES = [("简体", "simplified"), ("繁體", "traditional")]
+STYLE_CHOICES = [("唐风", "唐"), ("宋调", "宋")]
 MAX_WEB_POEMS = 16
 STREAM_CHUNK = 16  # tokens per draft: about a couplet of a 七言 poem
 WRITE_SECONDS = 30  # a generator's own deadline: Gradio's time_limit does not stop one mid-stream
 EXAMPLES = [
-    ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 3, 1, "simplified"],
-    ["五律", "明月", "", "", "自动", "strict", 0.8, 40, 0.95, 3, 7, "simplified"],
-    ["七律", "", "", "思念故乡", "陽", "strict", 0.7, 0, 0.9, 2, 3, "simplified"],
-    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 1.0, 0, 1.0, 4, 11, "traditional"],
+    ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 3, 1, "simplified", "唐"],
+    ["五律", "明月", "", "", "自动", "strict", 0.8, 40, 0.95, 3, 7, "simplified", "唐"],
+    ["七律", "", "", "思念故乡", "陽", "strict", 0.7, 0, 0.9, 2, 3, "simplified", "宋"],
+    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 1.0, 0, 1.0, 4, 11, "traditional", "唐"],
 ]
 CSS = """
 .poem { font-size: 1.4em; line-height: 1.9; margin: 0.6em 0 1.2em; font-family: 'Noto Serif CJK SC', serif; }
@@ -169,8 +170,10 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
     card = (poet.model_dir / "README.md") if poet.model_dir else None
     loss_png = (poet.model_dir / "loss.png") if poet.model_dir else None
 
-    def write(form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script):
+    def write(form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script,
+              style="唐"):
         form = _choice(form, "诗体", FORM_CHOICES)
+        style = _choice(style, "风格", STYLE_CHOICES)
         rhyme = _choice(rhyme, "韵部", groups)
         tones = _choice(tones, "格律", TONE_CHOICES)
         script = _choice(script, "字体", SCRIPT_CHOICES)
@@ -181,7 +184,7 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
             tones=tones if form != "自由" or tones == "off" else "off",
             temperature=_number(temperature, "温度", 0, 2), top_k=_number(top_k, "top-k", 0, 1000, True),
             top_p=_number(top_p, "top-p", 0.01, 1), n=_number(n, "首数", 1, MAX_WEB_POEMS, True),
-            seed=_number(seed, "种子", 0, 2**31 - 2, True), script=script,
+            seed=_number(seed, "种子", 0, 2**31 - 2, True), script=script, style=style,
         )
         if kwargs["tones"] == "off":
             kwargs["rhyme"] = None
@@ -234,6 +237,7 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
                 tones = gr.Radio(TONE_CHOICES, value="strict", label="格律")
                 rhyme = gr.Dropdown(groups, value="自动", label="韵部（平水韵）")
                 script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体")
+                style = gr.Radio(STYLE_CHOICES, value="唐", label="风格")
             with gr.Row():
                 start = gr.Textbox(label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
                 acrostic = gr.Textbox(label="藏头", max_length=8, placeholder="如：春夏秋冬")
@@ -249,7 +253,7 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
             poems = gr.HTML(elem_id="poems")
             plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"],
                                elem_id="plain")
-            inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script]
+            inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style]
             gr.Examples(EXAMPLES, inputs=inputs)
             with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
                 with gr.Row():
