@@ -44,3 +44,17 @@ def test_the_shipped_model_has_learned_the_corpus(shipped_poet):
     seqs = encode_corpus(poems, shipped_poet.tokenizer, max_len=128)
     ppl = validation_perplexity(shipped_poet.model, seqs, shipped_poet.tokenizer)["char_perplexity"]
     assert ppl < 600  # a uniform guess would score about 6,700
+
+
+RECORDED = REPO / "tests" / "data" / "recorded_ids.json"
+
+
+def test_recorded_ids_of_the_shipped_model_rebuild_their_poems(shipped_poet):
+    """Poems written by the shipped model, with their ids, recorded before a change of the
+    decoding code (every rule: rhyme, tones, theme, 藏头/藏尾, top-k/top-p, greedy, free form,
+    no-copy off): the same ids must rebuild the same poems after it."""
+    recorded = json.loads(RECORDED.read_text(encoding="utf-8"))
+    if recorded["model_hash"] != shipped_poet.model_hash:
+        pytest.fail("tests/data/recorded_ids.json was recorded with another model: record it again")
+    for poem in recorded["poems"]:
+        assert shipped_poet.regenerate(poem["id"]).text == poem["text"], poem["args"]
