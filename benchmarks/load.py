@@ -30,7 +30,7 @@ CHECKED = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼
 
 def qijue_args(seed: int) -> list:
     # form, start, acrostic, theme, rhyme, tones, temperature, top-k, top-p, poems, seed, script
-    return ["七绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, seed, "simplified"]
+    return ["七绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, seed, "simplified", "唐"]
 
 
 class RawClient:

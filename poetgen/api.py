@@ -27,7 +27,8 @@ from .defaults import MAX_FREE_TOKENS, MAX_POEMS, MAX_TEXT, default_corpus_dir, 
 from .errors import GenerationError
 from .model import WEIGHTS_FILE, load_model_dir
 from .prosody import PING, Report, check, patterns, rhyme_table
-from .sampler import Decoder, Sampling, check_sampling, extend_hash
+from .rules import Rhyme
+from .sampler import Decoder, Sampling, check_sampling, extend_hash, select_rows
 from .tokenizer import FORM_TOKENS
 
 SCRIPTS = ("traditional", "simplified")
@@ -491,8 +492,7 @@ class Poet:
         saved = [s for s in states if s["t"] <= col and (not split or s["t"] == col)]
         at_col = None
         if saved:
-            at_col = {k: (v if k == "t" else [(h[index:index + 1], c[index:index + 1]) for h, c in v]
-                          if k == "lstm" else v[index:index + 1]) for k, v in saved[-1].items()}
+            at_col = select_rows(saved[-1], slice(index, index + 1))
         return poem, params, seed, row, col, logprobs[index], at_col
 
     def _allowed(self, poem: Poem, tones: str, line: int, position: int) -> np.ndarray:
@@ -562,13 +562,12 @@ class Poet:
             return self._poems(params, seed, req, keywords, script, tokens, logprobs)[0]
         # Continue from the original poem's decoding state at that column (LSTM and
         # constraints alike) instead of feeding the kept prefix through the model again.
-        if plan.groups is not None and plan.rhyme_at is not None:
+        rhyme = plan.rule(Rhyme.name)
+        if rhyme is not None:
             # The new plan's pinned pattern may open other rhyme groups than the original's
             # choice of patterns did: carry the groups its own pass would have at the column.
-            groups = plan.groups[:1].copy()
-            for t in np.flatnonzero(plan.rhyme_at[0, :at_col["t"]]):
-                groups &= self.vocab.members[row[t]]
-            at_col = {**at_col, "groups": groups}
+            groups = Rhyme.narrow(rhyme.groups[:1], rhyme.rhyme_at[0, :at_col["t"]], row, self.vocab.members)
+            at_col = {**at_col, "rules": {**at_col["rules"], Rhyme.name: {"groups": groups}}}
         tail, tail_lp, _ = self._decode(plan, sampling, at_col, None)
         kept = at_col["t"]
         tokens = np.concatenate([row[None, :kept], tail], axis=1)

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from .model import ModelConfig
+from .config import ModelConfig
+
+SUBSET_COLUMNS = (("tang_regulated_ppl", "唐 律绝"), ("song_ppl", "宋诗"), ("ci_ppl", "宋词"))
+
+
+def subset_table(by_subset: dict) -> str:
+    if not by_subset:
+        return ""
+    rows = "\n".join(f"| {name} | {r['poems']:,} | {r['chars']:,} | {r['char_perplexity']:.1f} |"
+                     for name, r in by_subset.items())
+    return f"""## Validation perplexity per collection and form (the exported weights)
+
+`poetgen evaluate --split valid` gives the same figures.
+
+| subset | poems | characters | char perplexity |
+| --- | --- | --- | --- |
+{rows}
+
+"""
 
 
 def model_card(config: ModelConfig, train_cfg: dict, metrics: dict, best_row: dict) -> str:
+    history = metrics["history"]
+    extra = [(key, name) for key, name in SUBSET_COLUMNS if any(key in h for h in history)]
     rows = "\n".join(
         f"| {h['epoch']} | {h['train_hours']:.2f} | {h['train_loss']:.4f} | {h['val_loss']:.4f} "
-        f"| {h['val_char_ppl']:.1f} | {h['tokens_per_s']:.0f} |"
-        for h in metrics["history"]
+        f"| {h['val_char_ppl']:.1f} | " + "".join(f"{h[k]:.1f} | " if k in h else "– | " for k, _ in extra)
+        + f"{h['tokens_per_s']:.0f} |"
+        for h in history
     )
+    extra_head = "".join(f" {name} ppl |" for _, name in extra)
+    extra_rule = " --- |" * len(extra)
     layers = f"{config.layers}×LSTM({config.hidden})"
     proj = f" → Dense({config.proj_dim})" if config.proj_dim else ""
     return f"""# poetgen model
@@ -33,12 +56,12 @@ Training command: `{train_cfg.get('command', '')}`
 Training config: batch {train_cfg.get('batch_size')}, Adam lr {train_cfg.get('learning_rate')}
 (halved on each epoch without improvement), clipnorm {train_cfg.get('clipnorm')},
 windows of {train_cfg.get('max_len')} tokens, characters seen at least {train_cfg.get('min_count')}
-times, seed {train_cfg.get('seed')}. Machine: 2 CPU cores (AMD EPYC, AVX2), no GPU.
+times, seed {train_cfg.get('seed')}. Machine: {metrics.get('machine') or 'not recorded'}.
 
-## Validation perplexity against training time
+{subset_table(metrics.get('valid_by_subset', {}))}## Validation perplexity against training time
 
-| epoch | hours | train loss | val loss | val char ppl | tokens/s |
-| --- | --- | --- | --- | --- | --- |
+| epoch | hours | train loss | val loss | val char ppl |{extra_head} tokens/s |
+| --- | --- | --- | --- | --- |{extra_rule} --- |
 {rows}
 
 ![loss curve](loss.png)

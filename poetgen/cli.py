@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from .config import ModelConfig, TrainConfig, defaults
 from .errors import PoetgenError
 
 DEFAULT_RUNS = Path.home() / ".cache" / "poetgen" / "runs"
@@ -22,27 +23,24 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from .train import TrainConfig, export, make_strategy, train
+    from .train import export, make_strategy, train
 
     # First: a multi-worker strategy must be set up before TensorFlow runs anything.
     strategy = make_strategy(args.strategy, args.cpu_devices)
-    cfg = TrainConfig(
-        batch_size=args.batch_size, learning_rate=args.lr, clipnorm=args.clipnorm,
-        epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, patience=args.patience,
-        max_len=args.max_len, min_count=args.min_count, seed=args.seed, max_minutes=args.max_minutes,
-        checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints,
-    )
+    cfg = TrainConfig(**{name: getattr(args, name) for name in defaults(TrainConfig)})
     model_cfg = dict(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers,
                      proj_dim=args.proj_dim, dropout=args.dropout)
     run = Path(args.run) if "/" in args.run else DEFAULT_RUNS / args.run
-    print(f"run directory: {run}", flush=True)
+    if args.verbose != 0:
+        print(f"run directory: {run}", flush=True)
     state = train(args.corpus, run, model_cfg, cfg, resume=args.resume, limit_poems=args.limit_poems,
                   strategy=strategy, verbose=args.verbose)
-    print(f"finished at epoch {state['epoch']}, step {state['steps']}"
-          + (f" ({state['stopped']})" if state.get("stopped") else "")
-          + f"; weights sha256 {state['weights_sha256']}", flush=True)
+    if args.verbose != 0:
+        print(f"finished at epoch {state.epoch}, step {state.steps}"
+              + (f" ({state.stopped})" if state.stopped else "")
+              + f"; weights sha256 {state.weights_sha256}", flush=True)
     if args.out:
-        metrics = export(run, args.out)
+        metrics = export(run, args.out, corpus_dir=args.corpus)
         print(f"model written to {args.out}: validation character perplexity "
               f"{metrics['val_char_perplexity']:.1f}")
 
@@ -51,7 +49,7 @@ def _export(args: argparse.Namespace) -> None:
     from .train import export
 
     run = Path(args.run) if "/" in args.run else DEFAULT_RUNS / args.run
-    metrics = export(run, args.out, command=args.command)
+    metrics = export(run, args.out, command=args.command, corpus_dir=args.corpus)
     print(f"model written to {args.out}: validation character perplexity "
           f"{metrics['val_char_perplexity']:.1f}")
 
@@ -157,23 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the run as it was configured, even past an early stop (the same "
                         "command continues a run anyway)")
     p.add_argument("--out", help="export the best checkpoint to this model directory at the end")
-    p.add_argument("--embed-dim", type=int, default=256)
-    p.add_argument("--hidden", type=int, default=512)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--proj-dim", type=int, default=256)
-    p.add_argument("--dropout", type=float, default=0.2)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--clipnorm", type=float, default=1.0)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--steps-per-epoch", type=int, default=0, help="0: one pass over the data")
-    p.add_argument("--patience", type=int, default=3)
-    p.add_argument("--max-len", type=int, default=128)
-    p.add_argument("--min-count", type=int, default=3)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--max-minutes", type=float, default=0.0, help="stop cleanly after this long")
-    p.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
-    p.add_argument("--keep-checkpoints", type=int, default=3, help="how many checkpoints to keep")
+    # Defaults from the config dataclasses (poetgen/config.py), so they cannot disagree.
+    model_defaults, train_defaults = defaults(ModelConfig), defaults(TrainConfig)
+    for name in ("embed_dim", "hidden", "layers", "proj_dim", "dropout"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(model_defaults[name]), default=model_defaults[name])
+    helps = {"steps_per_epoch": "0: one pass over the data", "max_minutes": "stop cleanly after this long",
+             "checkpoint_every": "steps between checkpoints", "keep_checkpoints": "how many checkpoints to keep",
+             "max_len": "longer poems are cut into windows of this many tokens",
+             "min_count": "rarer characters become <unk>"}
+    for name, value in train_defaults.items():
+        flag = "--lr" if name == "learning_rate" else f"--{name.replace('_', '-')}"
+        p.add_argument(flag, dest=name, type=type(value), default=value, help=helps.get(name))
     p.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"],
                    help="tf.distribute strategy: one device, all local devices, or workers from TF_CONFIG")
     p.add_argument("--cpu-devices", type=int, default=0,
@@ -231,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--command", help="training command to record in the model card")
+    p.add_argument("--corpus", default="corpus",
+                   help="the corpus whose validation split the card reports per collection and form")
     p.set_defaults(func=_export)
     return parser
 

@@ -1,8 +1,7 @@
 """Turning a request (form, start text, acrostic, rhyme, tones, theme...) into a sampler Plan.
 
 Static constraints become per-position forced tokens or allowed-token masks fixed before
-decoding; rules that depend on what was already written (rhyme group, repeats, copying) are
-named in the plan and run inside the compiled loop (sampler.RULES).
+decoding; the plan lists the rule objects (`poetgen.rules`) that run inside the compiled loop.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import numpy as np
 from .corpus import FORMS, OTHER, SHAPE_OF_FORM, TANG
 from .errors import GenerationError
 from .prosody import PING, ZE, Pattern, RhymeTable, patterns
+from .rules import EndAfterPeriod, LineStart, NoCopy, NoRepeat, PositionMask, Rhyme, Theme
 from .sampler import Plan
 from .tokenizer import FORM_TOKENS, Tokenizer
 
@@ -154,11 +154,19 @@ def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
             row_forced[where[key]] = token
         plan_rows.append((row_forced, mask_id, rhyme_at, line_end))
     forced_b, mask_b, rhyme_b, end_b = (np.stack(x) for x in zip(*plan_rows))
-    rules = tuple(r for r, on in (("rhyme", req.tones != "off"), ("no_repeat", req.max_repeat > 0),
-                                  ("no_copy", req.no_copy)) if on)
-    return Plan(forced=forced_b, mask_id=mask_b, masks=vocab.masks, bias=bias, rules=rules,
-                rhyme_at=rhyme_b, groups=np.tile(groups0, (n, 1)), line_end=end_b,
-                repeat_limit=req.max_repeat, layout=where)
+    rules = [PositionMask(mask_b, vocab.masks)]
+    if req.tones != "off":
+        rules.append(Rhyme(rhyme_b, np.tile(groups0, (n, 1))))
+    return Plan(forced=forced_b, rules=_with_common_rules(rules, req, n, bias, end_b), layout=where)
+
+
+def _with_common_rules(rules: list, req: Request, n: int, bias, line_end) -> tuple:
+    """The theme first (it adds to the logits that the masks then cut), then the form's own
+    rules, then those of any form."""
+    head = [Theme(bias)] if bias is not None else []
+    tail = ([NoRepeat(req.max_repeat, n)] if req.max_repeat > 0 else []) + (
+        [NoCopy(line_end)] if req.no_copy else [])
+    return (*head, *rules, *tail)
 
 
 def _patterns_for(vocab: Vocabulary, req: Request, fixed: dict) -> list[Pattern]:
@@ -239,7 +247,7 @@ def _plan_free(vocab: Vocabulary, req: Request, n: int, bias) -> Plan:
     if req.opening is not None:  # a rewrite keeps the original poem's choice
         forced[form_col] = req.opening
     forced[form_col + 1 : form_col + 1 + len(req.start)] = req.start
-    rules = ("line_start", "end_after_period") + (("no_repeat",) if req.max_repeat > 0 else ()) + (
-        ("no_copy",) if req.no_copy else ())
-    return Plan(forced=np.tile(forced, (n, 1)), mask_id=np.tile(mask_id, (n, 1)), masks=vocab.masks,
-                bias=bias, rules=rules, repeat_limit=req.max_repeat)
+    rules = [PositionMask(np.tile(mask_id, (n, 1)), vocab.masks), LineStart(), EndAfterPeriod()]
+    # Free form has no fixed line ends: the no-copy rule blocks the mark after a copied line.
+    no_line_ends = np.zeros((n, length), bool)
+    return Plan(forced=np.tile(forced, (n, 1)), rules=_with_common_rules(rules, req, n, bias, no_line_ends))

@@ -87,16 +87,18 @@ def subsets(rows: list[dict]) -> dict[str, list[int]]:
     return groups
 
 
+def perplexity_by_subset(model, tokenizer: Tokenizer, seqs: list[np.ndarray],
+                         groups: dict[str, list[int]]) -> dict[str, dict]:
+    """Perplexity of each group of sequences (indices), from one pass over all of them."""
+    nlls = token_nll(model, seqs, tokenizer.pad)
+    return {name: {"poems": len(idx), **_perplexity([seqs[i] for i in idx], [nlls[i] for i in idx], tokenizer)}
+            for name, idx in groups.items() if idx}
+
+
 def split_perplexity(model, tokenizer: Tokenizer, rows: list[dict]) -> dict[str, dict]:
     """Perplexity of corpus rows, overall and for each subset (`subsets`)."""
     seqs = [np.asarray(tokenizer.encode(r["text"], opening=tokenizer.row_opening(r)), np.int32) for r in rows]
-    nlls = token_nll(model, seqs, tokenizer.pad)
-    report = {}
-    for name, idx in subsets(rows).items():
-        if idx:
-            result = _perplexity([seqs[i] for i in idx], [nlls[i] for i in idx], tokenizer)
-            report[name] = {"poems": len(idx), **result}
-    return report
+    return perplexity_by_subset(model, tokenizer, seqs, subsets(rows))
 
 
 def poem_files(path: str | Path) -> list[Path]:

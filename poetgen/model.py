@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -16,6 +16,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 
+from .config import ModelConfig  # noqa: E402
 from .errors import ModelError  # noqa: E402
 from .tokenizer import Tokenizer  # noqa: E402
 
@@ -26,26 +27,6 @@ CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE, METRICS_FILE, CARD_FILE = (
     "metrics.json",
     "README.md",
 )
-
-
-@dataclass
-class ModelConfig:
-    vocab_size: int
-    embed_dim: int = 256
-    hidden: int = 512
-    layers: int = 1
-    # A linear bottleneck before the softmax: the vocabulary-sized output layer dominates the
-    # cost, and hidden->proj->vocab is several times cheaper than hidden->vocab.
-    proj_dim: int = 256
-    dropout: float = 0.1
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ModelError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**data)
 
 
 def build_model(config: ModelConfig) -> keras.Model:

@@ -10,38 +10,65 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from .corpus import corpus_hash, load_split
+from .config import ModelConfig, TrainConfig
+from .corpus import SONG, SONGCI, corpus_hash, load_split
 from .errors import ModelError, PoetgenError
-from .evaluate import pad_batch, validation_perplexity
+from .evaluate import REGULATED_TANG, pad_batch, perplexity_by_subset, subsets
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .model import ModelConfig, build_model, forward, keras, save_model_dir
+from .model import build_model, forward, keras, save_model_dir
 from .tokenizer import PAD, SPECIALS, Tokenizer
 
 PAD_ID = SPECIALS.index(PAD)
 
 
 @dataclass
-class TrainConfig:
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-    clipnorm: float = 1.0
-    epochs: int = 30
-    steps_per_epoch: int = 0  # 0: one full pass over the training data
-    patience: int = 3  # epochs without improvement before stopping
-    max_len: int = 128  # longer poems are cut into windows at couplet ends
-    min_count: int = 3  # rarer characters become <unk>
-    seed: int = 1
-    max_minutes: float = 0.0  # stop cleanly after this much training time (0: no limit)
-    checkpoint_every: int = 50  # steps between checkpoints (0: at epoch ends only)
-    keep_checkpoints: int = 3
+class RunState:
+    """Everything a run knows besides its weights and optimizer: saved in every checkpoint (as
+    JSON) and in state.json. The step is not here: it is the checkpoint's own counter."""
+
+    epoch: int = 0
+    corpus_sha256: str = ""
+    command: str = ""
+    machine: str = ""
+    train_seconds: float = 0.0
+    tokens_seen: int = 0
+    history: list[dict] = field(default_factory=list)
+    best_val_loss: float | None = None
+    best_epoch: int = 0
+    best_val: dict = field(default_factory=dict)
+    wait: int = 0  # epochs since the best one
+    stopped: str = ""  # why the run ended early ("" while it goes on)
+    # the epoch under way
+    epoch_seconds: float = 0.0
+    epoch_tokens: int = 0
+    epoch_loss_sum: float = 0.0
+    epoch_steps: int = 0
+    # set when training returns
+    steps: int = 0
+    weights_sha256: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunState:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known and v is not None or k == "best_val_loss"})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def add_step(self, seconds: float, tokens: int, loss: float) -> None:
+        self.epoch_seconds += seconds
+        self.epoch_tokens += tokens
+        self.epoch_loss_sum += loss
+        self.epoch_steps += 1
 
 
 # ---------------------------------------------------------------------------- data
@@ -230,9 +257,9 @@ class Checkpoints:
         if chief:
             self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=keep)
 
-    def save(self, step: int, state: dict) -> None:
+    def save(self, step: int, state: RunState) -> None:
         self.step.assign(step)
-        self.state.assign(json.dumps(state, ensure_ascii=False))
+        self.state.assign(json.dumps(state.to_dict(), ensure_ascii=False))
         if self.chief:
             self.manager.save(checkpoint_number=step)
         else:
@@ -243,7 +270,7 @@ class Checkpoints:
             self.checkpoint.write(str(self.scratch / "ckpt"))
             shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def restore(self) -> tuple[int, dict] | None:
+    def restore(self) -> tuple[int, RunState] | None:
         """The newest readable checkpoint's (step, state), falling back past damaged ones."""
         index = tf.train.get_checkpoint_state(str(self.directory))
         if index is None:
@@ -264,7 +291,7 @@ class Checkpoints:
                 warn(f"checkpoint {path} is damaged ({type(e).__name__}: {str(e)[:120]}); "
                      "trying the previous one")
                 continue
-            return int(self.step.numpy()), json.loads(self.state.numpy().decode())
+            return int(self.step.numpy()), RunState.from_dict(json.loads(self.state.numpy().decode()))
         raise CheckpointError(f"no readable checkpoint in {self.directory}: all {len(paths)} are damaged")
 
 
@@ -274,49 +301,54 @@ def warn(message: str) -> None:
 
 # ---------------------------------------------------------------------------- run keeping
 
-def end_epoch(model, state: dict, cfg: TrainConfig, valid_seqs, tokenizer: Tokenizer,
-              optimizer) -> tuple[dict, bool]:
+SUBSET_COLUMNS = {REGULATED_TANG: "tang_regulated_ppl", SONG: "song_ppl", SONGCI: "ci_ppl"}
+
+
+def end_epoch(model, state: RunState, valid: tuple[list, dict], tokenizer: Tokenizer, optimizer) -> tuple[dict, bool]:
     """Validate, update the history, early stopping and the learning rate. Returns the epoch's
-    log row and whether it improved. Every worker runs this and reaches the same decisions."""
-    val = validation_perplexity(model, valid_seqs, tokenizer)
+    log row and whether it improved. Every worker runs this and reaches the same decisions.
+    valid: the validation sequences and the subsets to report (`evaluate.subsets`)."""
+    by_subset = perplexity_by_subset(model, tokenizer, *valid)
+    val = by_subset["all"]
     val_loss = math.log(val["token_perplexity"])
-    seconds = state.pop("epoch_seconds", 0.0)
-    tokens = state.pop("epoch_tokens", 0)
-    loss_sum, steps = state.pop("epoch_loss_sum", 0.0), state.pop("epoch_steps", 0)
-    state["epoch"] += 1
-    state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
-    state["tokens_seen"] = state.get("tokens_seen", 0) + tokens
+    seconds, tokens = state.epoch_seconds, state.epoch_tokens
+    state.epoch += 1
+    state.train_seconds += seconds
+    state.tokens_seen += tokens
     lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     row = {
-        "epoch": state["epoch"],
-        "train_loss": round(loss_sum / max(steps, 1), 5),
+        "epoch": state.epoch,
+        "train_loss": round(state.epoch_loss_sum / max(state.epoch_steps, 1), 5),
         "val_loss": round(val_loss, 5),
         "val_char_ppl": round(val["char_perplexity"], 3),
         "val_token_ppl": round(val["token_perplexity"], 3),
         "learning_rate": lr,
         "epoch_seconds": round(seconds, 1),
-        "train_hours": round(state["train_seconds"] / 3600, 4),
+        "train_hours": round(state.train_seconds / 3600, 4),
         "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
+        **{column: round(by_subset[name]["char_perplexity"], 2) for name, column in SUBSET_COLUMNS.items()
+           if name in by_subset},
     }
-    state.setdefault("history", []).append(row)
-    improved = val_loss < state.get("best_val_loss", float("inf")) - 1e-4
+    state.history.append(row)
+    state.epoch_seconds, state.epoch_tokens, state.epoch_loss_sum, state.epoch_steps = 0.0, 0, 0.0, 0
+    best = state.best_val_loss if state.best_val_loss is not None else float("inf")
+    improved = val_loss < best - 1e-4
     if improved:
-        state["best_val_loss"], state["best_epoch"], state["wait"] = val_loss, state["epoch"], 0
-        state["best_val"] = val
+        state.best_val_loss, state.best_epoch, state.wait, state.best_val = val_loss, state.epoch, 0, val
     else:
-        state["wait"] = state.get("wait", 0) + 1
+        state.wait += 1
         # Halve the step size on a plateau: the cheapest reliable gain for LSTM LMs.
         optimizer.learning_rate.assign(lr * 0.5)
     return row, improved
 
 
-def write_run_files(run_dir: Path, model, state: dict, improved: bool) -> None:
+def write_run_files(run_dir: Path, model, state: RunState, improved: bool) -> None:
     if improved:
         tmp = run_dir / ".best.tmp.keras"
         model.save(tmp)
         os.replace(tmp, run_dir / "best.keras")
-    atomic_write_json(run_dir / "state.json", state)
-    history = state["history"]
+    atomic_write_json(run_dir / "state.json", state.to_dict())
+    history = state.history
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(history[0]))
     writer.writeheader()
@@ -348,22 +380,26 @@ def loss_curve_png(history: list[dict]) -> bytes:
 
 # ---------------------------------------------------------------------------- entry points
 
-def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = None,
-          train_cfg: TrainConfig | None = None, resume: bool = False, verbose: int | None = None,
-          limit_poems: int = 0, strategy: tf.distribute.Strategy | None = None) -> dict:
-    """Train in `run_dir`, or continue the run there from its newest checkpoint when it holds
-    one of the same configuration (the same command continues; resume=True insists on it).
-    Returns the run state."""
-    run_dir = Path(run_dir)
-    cfg = train_cfg or TrainConfig()
-    strategy = strategy or tf.distribute.get_strategy()
-    chief, worker = worker_role(strategy)
-    replicas = strategy.num_replicas_in_sync
+@dataclass
+class Run:
+    """A run directory opened for training: its configuration, vocabulary and data."""
+
+    directory: Path
+    cfg: TrainConfig
+    model_config: ModelConfig
+    tokenizer: Tokenizer
+    train_rows: list[dict]
+    valid_rows: list[dict]
+
+
+def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig, resume: bool,
+             chief: bool, limit_poems: int = 0) -> Run:
+    """The run in `run_dir` as it was configured (a different configuration is refused unless
+    `resume`), or a new one: vocabulary built from the training split and saved."""
     train_rows = load_split(corpus_dir, "train")
     valid_rows = load_split(corpus_dir, "valid")
     if limit_poems:
         train_rows, valid_rows = train_rows[:limit_poems], valid_rows[: max(8, limit_poems // 10)]
-
     config_path = run_dir / "config.json"
     if config_path.is_file():
         saved = json.loads(config_path.read_text(encoding="utf-8"))
@@ -376,110 +412,168 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
                 raise PoetgenError(f"{run_dir} already holds a run with another configuration: "
                                    "pass --resume to continue it as it was, or choose a new --run")
         cfg = TrainConfig(**{**saved["train"], "epochs": cfg.epochs, "max_minutes": cfg.max_minutes})
-        model_config = ModelConfig.from_dict(saved["model"])
-        tokenizer = Tokenizer.load(run_dir / "vocab.json")
-    elif resume:
+        return Run(run_dir, cfg, ModelConfig.from_dict(saved["model"]), Tokenizer.load(run_dir / "vocab.json"),
+                   train_rows, valid_rows)
+    if resume:
         raise PoetgenError(f"nothing to resume in {run_dir}: no config.json and checkpoints")
-    else:
-        tokenizer = Tokenizer.build((r["text"] for r in train_rows), min_count=cfg.min_count,
-                                    tunes=[r.get("cipai", "") for r in train_rows])
-        model_config = ModelConfig(vocab_size=len(tokenizer), **(model_cfg or {}))
-        if chief:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            tokenizer.save(run_dir / "vocab.json")
-            atomic_write_json(config_path, {"model": asdict(model_config), "train": asdict(cfg)})
+    tokenizer = Tokenizer.build((r["text"] for r in train_rows), min_count=cfg.min_count,
+                                tunes=[r.get("cipai", "") for r in train_rows])
+    model_config = ModelConfig(vocab_size=len(tokenizer), **(model_cfg or {}))
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tokenizer.save(run_dir / "vocab.json")
+        atomic_write_json(config_path, {"model": asdict(model_config), "train": asdict(cfg)})
+    return Run(run_dir, cfg, model_config, tokenizer, train_rows, valid_rows)
 
-    keras.utils.set_random_seed(cfg.seed)
-    with strategy.scope():
-        model = build_model(model_config)
-        optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm)
-        optimizer.build(model.trainable_variables)
-    checkpoints = Checkpoints(run_dir, model, optimizer, fingerprint(model_config, tokenizer),
-                              cfg.keep_checkpoints, chief, worker)
+
+def restore_or_start(run: Run, checkpoints: Checkpoints, resume: bool, corpus_dir) -> tuple[int, RunState]:
+    """(step, state) of the newest checkpoint, or of a fresh start."""
     restored = checkpoints.restore()
     if restored:
         step, state = restored
         if resume:
-            state.pop("stopped", None)  # an explicit --resume continues past an early stop
-    elif (run_dir / "last.keras").is_file():
+            state.stopped = ""  # an explicit --resume continues past an early stop
+        return step, state
+    if (run.directory / "last.keras").is_file():
         # A run of the earlier fit-based trainer: starting over would overwrite its best.keras.
-        raise PoetgenError(f"{run_dir} holds a run made by an older poetgen (last.keras, no checkpoints/): "
+        raise PoetgenError(f"{run.directory} holds a run made by an older poetgen (last.keras, no checkpoints/): "
                            "it cannot be continued here; export it, or choose a new --run")
-    elif resume:
-        raise PoetgenError(f"nothing to resume in {run_dir}: no checkpoint")
-    else:
-        step, state = 0, {"epoch": 0, "corpus_sha256": corpus_hash(corpus_dir), "command": " ".join(sys.argv)}
+    if resume:
+        raise PoetgenError(f"nothing to resume in {run.directory}: no checkpoint")
+    return 0, RunState(corpus_sha256=corpus_hash(corpus_dir), command=" ".join(sys.argv),
+                       machine=machine_description())
 
-    train_seqs = encode_corpus(train_rows, tokenizer, cfg.max_len)
-    valid_seqs = [np.asarray(tokenizer.encode(r["text"], opening=tokenizer.row_opening(r)), np.int32)
-                  for r in valid_rows]
-    global_batch = cfg.batch_size * replicas
-    per_pass = math.ceil(len(train_seqs) / global_batch)
-    steps_per_epoch = cfg.steps_per_epoch or per_pass
-    # Prepared ahead in tf.data's own thread; where it starts is the step, so the prefetched
-    # batches a kill throws away are made again, identically, on restart.
-    batches = iter(tf.data.Dataset.from_generator(
-        lambda: batches_from(train_seqs, global_batch, cfg.seed, step, tokenizer.pad),
-        output_signature=(tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.int32)),
-    ).prefetch(4))
 
-    train_step = make_train_step(model, optimizer, strategy)
+def machine_description() -> str:
+    """This machine in a few words, for the model card: CPU model, cores, vector units."""
+    import platform
 
-    def distribute(array: np.ndarray):
-        parts = split_rows(array, replicas)
-        return strategy.experimental_distribute_values_from_function(
+    model, flags = platform.processor() or platform.machine(), ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            info = f.read()
+        model = re.search(r"model name\s*:\s*(.+)", info).group(1).strip()
+        flags = re.search(r"flags\s*:\s*(.+)", info).group(1)
+    except (OSError, AttributeError):
+        pass
+    vector = "AVX-512" if "avx512f" in flags.split() else "AVX2" if "avx2" in flags.split() else ""
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    return f"{os.cpu_count()} CPU cores ({model}{', ' + vector if vector else ''}), " + (
+        f"{gpus} GPU(s)" if gpus else "no GPU")
+
+
+class Trainer:
+    """The loop of one training: optimizer steps over prefetched batches, checkpoints every
+    few steps, validation and run files at each epoch's end, stops on a signal or a time limit."""
+
+    def __init__(self, run: Run, strategy, verbose: int, chief: bool, worker: int):
+        self.run, self.strategy, self.verbose, self.chief = run, strategy, verbose if chief else 0, chief
+        cfg = run.cfg
+        keras.utils.set_random_seed(cfg.seed)
+        with strategy.scope():
+            self.model = build_model(run.model_config)
+            self.optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clipnorm)
+            self.optimizer.build(self.model.trainable_variables)
+        self.checkpoints = Checkpoints(run.directory, self.model, self.optimizer,
+                                       fingerprint(run.model_config, run.tokenizer), cfg.keep_checkpoints,
+                                       chief, worker)
+        self.replicas = strategy.num_replicas_in_sync
+        self.train_step = make_train_step(self.model, self.optimizer, strategy)
+
+    def batches(self, step: int):
+        """Batches from `step` on, prepared ahead in tf.data's own thread; where they start is the
+        step, so the prefetched batches a kill throws away are made again, identically, on restart."""
+        run, tok = self.run, self.run.tokenizer
+        seqs = encode_corpus(run.train_rows, tok, run.cfg.max_len)
+        self.steps_per_epoch = run.cfg.steps_per_epoch or math.ceil(len(seqs) / (run.cfg.batch_size * self.replicas))
+        return iter(tf.data.Dataset.from_generator(
+            lambda: batches_from(seqs, run.cfg.batch_size * self.replicas, run.cfg.seed, step, tok.pad),
+            output_signature=(tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.int32)),
+        ).prefetch(4))
+
+    def distribute(self, array: np.ndarray):
+        parts = split_rows(array, self.replicas)
+        return self.strategy.experimental_distribute_values_from_function(
             lambda ctx: tf.constant(parts[ctx.replica_id_in_sync_group]))
 
+    def one_step(self, batches, state: RunState) -> float:
+        inputs, targets = (t.numpy() for t in next(batches))
+        tick = time.time()
+        tokens = int(np.count_nonzero(targets != self.run.tokenizer.pad))
+        loss = float(self.train_step(self.distribute(inputs), self.distribute(targets),
+                                     tf.constant(float(max(tokens, 1)))))
+        state.add_step(time.time() - tick, tokens, loss)
+        return loss
+
+    def epoch(self, step: int, state: RunState, batches, signals: StopSignals) -> int:
+        """The rest of the current epoch from `step`; returns the step it ends at."""
+        position = step - state.epoch * self.steps_per_epoch
+        every = self.run.cfg.checkpoint_every or self.steps_per_epoch
+        bar = keras.utils.Progbar(self.steps_per_epoch, verbose=1) if self.verbose == 1 else None
+        while position < self.steps_per_epoch:
+            loss = self.one_step(batches, state)
+            step, position = step + 1, position + 1
+            if bar:
+                bar.update(position, [("loss", loss)])
+            if position < self.steps_per_epoch and step % every == 0:
+                self.checkpoints.save(step, state)
+            if agree(self.strategy, signals.received is not None):
+                self.checkpoints.save(step, state)
+                raise TrainingInterrupted(f"training stopped by {signals.received or 'another worker'} "
+                                          f"at step {step}: checkpoint saved; run the same command again to continue")
+        return step
+
+    def finish_epoch(self, step: int, state: RunState, valid: tuple[list, dict], started: float) -> bool:
+        """Validation, early stopping, run files and a checkpoint; True when out of time."""
+        cfg = self.run.cfg
+        row, improved = end_epoch(self.model, state, valid, self.run.tokenizer, self.optimizer)
+        if state.wait >= cfg.patience:
+            if self.verbose:
+                print(f"early stop: no improvement for {state.wait} epochs", flush=True)
+            state.stopped = "early stop"
+        out_of_time = bool(cfg.max_minutes) and agree(self.strategy, time.time() - started > cfg.max_minutes * 60)
+        # Run files first: a kill before the checkpoint below only repeats this epoch's end.
+        if self.chief:
+            write_run_files(self.run.directory, self.model, state, improved)
+        if self.verbose:
+            print(f"epoch {row['epoch']}: step {step} loss {row['train_loss']:.4f} "
+                  f"val_loss {row['val_loss']:.4f} val char ppl {row['val_char_ppl']:.1f} "
+                  f"({row['tokens_per_s']:.0f} tokens/s)" + (" *best*" if improved else ""), flush=True)
+        self.checkpoints.save(step, state)
+        if out_of_time and self.verbose:
+            print(f"time budget of {cfg.max_minutes} minutes used: stopping (the same command continues)", flush=True)
+        return out_of_time
+
+
+def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = None,
+          train_cfg: TrainConfig | None = None, resume: bool = False, verbose: int | None = None,
+          limit_poems: int = 0, strategy: tf.distribute.Strategy | None = None) -> RunState:
+    """Train in `run_dir`, or continue the run there from its newest checkpoint when it holds
+    one of the same configuration (the same command continues; resume=True insists on it).
+    Returns the run state."""
+    strategy = strategy or tf.distribute.get_strategy()
+    chief, worker = worker_role(strategy)
+    run = open_run(corpus_dir, Path(run_dir), model_cfg, train_cfg or TrainConfig(), resume, chief, limit_poems)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    verbose = verbose if chief else 0
-    if verbose:
-        print(f"{type(strategy).__name__} over {replicas} replica(s): global batch {global_batch}, "
-              f"{steps_per_epoch} steps per epoch, starting at step {step}", flush=True)
-    every = cfg.checkpoint_every or steps_per_epoch
+    trainer = Trainer(run, strategy, verbose, chief, worker)
+    step, state = restore_or_start(run, trainer.checkpoints, resume, corpus_dir)
+    batches = trainer.batches(step)
+    valid_seqs = [np.asarray(run.tokenizer.encode(r["text"], opening=run.tokenizer.row_opening(r)), np.int32)
+                  for r in run.valid_rows]
+    valid = (valid_seqs, subsets(run.valid_rows))
+    if trainer.verbose:
+        print(f"{type(strategy).__name__} over {trainer.replicas} replica(s): global batch "
+              f"{run.cfg.batch_size * trainer.replicas}, {trainer.steps_per_epoch} steps per epoch, "
+              f"starting at step {step}", flush=True)
     started = time.time()
     with StopSignals() as signals:
-        while state["epoch"] < cfg.epochs and not state.get("stopped"):
-            position = step - state["epoch"] * steps_per_epoch
-            bar = keras.utils.Progbar(steps_per_epoch, verbose=verbose) if verbose == 1 else None
-            while position < steps_per_epoch:
-                inputs, targets = (t.numpy() for t in next(batches))
-                tick = time.time()
-                tokens = int(np.count_nonzero(targets != tokenizer.pad))
-                loss = float(train_step(distribute(inputs), distribute(targets), tf.constant(float(max(tokens, 1)))))
-                step, position = step + 1, position + 1
-                state["epoch_seconds"] = state.get("epoch_seconds", 0.0) + time.time() - tick
-                state["epoch_tokens"] = state.get("epoch_tokens", 0) + tokens
-                state["epoch_loss_sum"] = state.get("epoch_loss_sum", 0.0) + loss
-                state["epoch_steps"] = state.get("epoch_steps", 0) + 1
-                if bar:
-                    bar.update(position, [("loss", loss)])
-                if position < steps_per_epoch and step % every == 0:
-                    checkpoints.save(step, state)
-                stop = agree(strategy, signals.received is not None)
-                if stop:
-                    checkpoints.save(step, state)
-                    raise TrainingInterrupted(f"training stopped by {signals.received or 'another worker'} "
-                                              f"at step {step}: checkpoint saved; run the same command "
-                                              "again to continue")
-            row, improved = end_epoch(model, state, cfg, valid_seqs, tokenizer, optimizer)
-            if state["wait"] >= cfg.patience:
-                print(f"early stop: no improvement for {state['wait']} epochs", flush=True)
-                state["stopped"] = "early stop"
-            out_of_time = cfg.max_minutes and agree(strategy, time.time() - started > cfg.max_minutes * 60)
-            # Run files first: a kill before the checkpoint below only repeats this epoch's end.
-            if chief:
-                write_run_files(run_dir, model, state, improved)
-                print(f"epoch {row['epoch']}: step {step} loss {row['train_loss']:.4f} "
-                      f"val_loss {row['val_loss']:.4f} val char ppl {row['val_char_ppl']:.1f} "
-                      f"({row['tokens_per_s']:.0f} tokens/s)" + (" *best*" if improved else ""), flush=True)
-            checkpoints.save(step, state)
-            if out_of_time:
-                print(f"time budget of {cfg.max_minutes} minutes used: stopping (the same command "
-                      "continues)", flush=True)
+        while state.epoch < run.cfg.epochs and not state.stopped:
+            step = trainer.epoch(step, state, batches, signals)
+            if trainer.finish_epoch(step, state, valid, started):
                 break
-    state["steps"] = step
-    state["weights_sha256"] = weights_digest(model)
+    state.steps = step
+    state.weights_sha256 = weights_digest(trainer.model)
     return state
 
 
@@ -524,8 +618,10 @@ def agree(strategy: tf.distribute.Strategy, flag: bool) -> bool:
     return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, votes, axis=None).numpy() > 0)
 
 
-def export(run_dir: str | Path, model_dir: str | Path, command: str | None = None) -> dict:
-    """Copy the best checkpoint of a run, without optimizer state, into a model directory."""
+def export(run_dir: str | Path, model_dir: str | Path, command: str | None = None,
+           corpus_dir: str | Path | None = None) -> dict:
+    """Copy the best checkpoint of a run, without optimizer state, into a model directory; with
+    the corpus, the card also reports validation perplexity per collection and form."""
     from .card import model_card
 
     run_dir = Path(run_dir)
@@ -533,29 +629,37 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
     if not best.is_file():
         raise ModelError(f"{best} not found: the run has finished no epoch yet")
     saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+    state = RunState.from_dict(json.loads((run_dir / "state.json").read_text(encoding="utf-8")))
     model_config = ModelConfig.from_dict(saved["model"])
     tokenizer = Tokenizer.load(run_dir / "vocab.json")
     trained = keras.saving.load_model(best, compile=False, safe_mode=True)
     model = build_model(model_config)
     model.set_weights(trained.get_weights())
-    history = state.get("history", [])
-    best_row = next(h for h in history if h["epoch"] == state["best_epoch"])
-    train_seconds = sum(h["epoch_seconds"] for h in history[: state["best_epoch"]])
+    history = state.history
+    best_row = next(h for h in history if h["epoch"] == state.best_epoch)
+    train_seconds = sum(h["epoch_seconds"] for h in history[: state.best_epoch])
     metrics = {
-        "val_char_perplexity": round(state["best_val"]["char_perplexity"], 3),
-        "val_token_perplexity": round(state["best_val"]["token_perplexity"], 3),
-        "val_chars": state["best_val"]["chars"],
-        "best_epoch": state["best_epoch"],
-        "epochs_run": state["epoch"],
+        "val_char_perplexity": round(state.best_val["char_perplexity"], 3),
+        "val_token_perplexity": round(state.best_val["token_perplexity"], 3),
+        "val_chars": state.best_val["chars"],
+        "best_epoch": state.best_epoch,
+        "epochs_run": state.epoch,
         "train_seconds_to_best": round(train_seconds, 1),
-        "train_seconds_total": round(state.get("train_seconds", 0.0), 1),
+        "train_seconds_total": round(state.train_seconds, 1),
         "train_tokens_per_s": round(float(np.median([h["tokens_per_s"] for h in history])), 1),
-        "corpus_sha256": state["corpus_sha256"],
+        "corpus_sha256": state.corpus_sha256,
         "parameters": int(model.count_params()),
+        "machine": state.machine or machine_description(),
         "history": history,
     }
-    train_cfg = {**saved["train"], "command": command or state.get("command", "")}
+    if corpus_dir is not None:
+        from .evaluate import split_perplexity
+
+        report = split_perplexity(model, tokenizer, load_split(corpus_dir, "valid"))
+        metrics["valid_by_subset"] = {name: {"poems": r["poems"], "chars": r["chars"],
+                                             "char_perplexity": round(r["char_perplexity"], 2)}
+                                      for name, r in report.items()}
+    train_cfg = {**saved["train"], "command": command or state.command}
     card = model_card(model_config, train_cfg, metrics, best_row)
     save_model_dir(model_dir, model, model_config, tokenizer, train_cfg, metrics, card)
     loss_png = run_dir / "loss.png"

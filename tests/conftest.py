@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -146,3 +147,54 @@ def server(tiny_poet, tmp_path_factory):
     app = launch(tiny_poet, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
     yield app.local_url.rstrip("/")
     app.close()
+
+
+# ----------------------------------------------------------------------------- rule tests
+# A tiny vocabulary for the tests of poetgen/rules: specials, the two marks, then 山 水 月 風.
+
+
+@pytest.fixture(scope="session")
+def tok():
+    from poetgen.tokenizer import Tokenizer
+
+    return Tokenizer.build(["山山山山水水水月月風"], min_count=1)
+
+
+@pytest.fixture(scope="session")
+def env(tok):
+    from poetgen.rules import Env
+
+    # 山 and 水 rhyme in group 0, 月 in groups 0 and 1, 風 in none
+    members = np.zeros((len(tok), 2), bool)
+    members[[tok.index["山"], tok.index["水"], tok.index["月"]], 0] = True
+    members[tok.index["月"], 1] = True
+    return Env(tok, len(tok), members, None)
+
+
+def make_step(rule, env, t=0, prev=None, counts=None, inputs=None, state=None, batch=1):
+    import tensorflow as tf
+
+    from poetgen.rules import Step
+
+    inputs = {k: tf.constant(v) for k, v in (inputs or {}).items()}
+    state = {k: tf.constant(v) for k, v in (state or {}).items()}
+    return Step(tf.constant(t), tf.constant(prev if prev is not None else [0] * batch, tf.int32),
+                None if counts is None else tf.constant(counts, tf.int32), rule.tables(env), inputs, state)
+
+
+def allowed(logits) -> list[list[bool]]:
+    import numpy as np
+
+    from poetgen.rules import NEG_INF
+
+    return (np.asarray(logits) > NEG_INF / 2).tolist()
+
+
+@pytest.fixture
+def step():
+    return make_step
+
+
+@pytest.fixture
+def allowed_of():
+    return allowed

@@ -203,7 +203,7 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_corpus, tmp
     state = train(tiny_corpus, tmp_path / "r", TINY_MODEL, cfg, verbose=0, limit_poems=200)
     err = capsys.readouterr().err
     assert "ckpt-12" in err and "trying the previous one" in err
-    assert state["steps"] == 24 and [h["epoch"] for h in state["history"]] == [1, 2]
+    assert state.steps == 24 and [h["epoch"] for h in state.history] == [1, 2]
 
 
 def test_a_checkpoint_of_another_model_is_refused(tiny_corpus, tmp_path):

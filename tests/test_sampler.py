@@ -8,13 +8,23 @@ from poetgen.errors import GenerationError
 from poetgen.sampler import NEG_INF, Sampling, log_normalizer, sample_rows, top_k_filter, top_p_filter
 
 
+def zero_states(decoder, batch):
+    return [(tf.zeros([batch, n]), tf.zeros([batch, n])) for n in decoder.hidden]
+
+
+def generate(decoder, plan, sampling):
+    tokens, logprobs, _ = decoder.advance_many([(plan, sampling, None)], plan.forced.shape[1])[0]
+    return tokens, logprobs
+
+
 def test_compiled_step_matches_the_keras_model(tiny_poet):
     tok, decoder = tiny_poet.tokenizer, tiny_poet.decoder
     ids = tok.encode("床前明月光，疑是地上霜。", form="五绝")
     want = np.asarray(tiny_poet.model(np.array([ids], np.int32)))[0]
-    states = decoder.zero_states(1)
+    states = zero_states(decoder, 1)
     for t, token in enumerate(ids):
-        logits, states = decoder.step(tf.constant([token]), states)
+        top, states = decoder.recur(tf.constant([token]), states)
+        logits = decoder.head(top)
         np.testing.assert_allclose(logits.numpy()[0], want[t], rtol=1e-4, atol=1e-4)
 
 
@@ -29,9 +39,10 @@ def test_decoder_of_a_two_layer_model_matches_keras(tiny_poet):
     decoder = Decoder(model, tok)
     ids = tok.encode("床前明月光，疑是地上霜。", form="五绝")
     want = np.asarray(model(np.array([ids, ids[::-1]], np.int32)))
-    states = decoder.zero_states(2)
+    states = zero_states(decoder, 2)
     for t in range(len(ids)):
-        logits, states = decoder.step(tf.constant([ids[t], ids[::-1][t]]), states)
+        top, states = decoder.recur(tf.constant([ids[t], ids[::-1][t]]), states)
+        logits = decoder.head(top)
         np.testing.assert_allclose(logits.numpy(), want[:, t], rtol=1e-4, atol=1e-5)
 
 
@@ -207,14 +218,16 @@ def test_merged_requests_get_exactly_their_own_tokens(tiny_poet):
     decoder = tiny_poet.decoder
     for extra in ({}, {"theme": "春风", "acrostic": "春夏秋冬"}):
         requests = [_plan(tiny_poet, seed, n, **extra) for seed, n in ((1, 1), (2, 3), (3, 2))]
-        alone = [decoder.generate(plan, sampling) for plan, sampling in requests]
-        together = decoder.generate_many(requests)
-        for (a_tokens, a_lp), (t_tokens, t_lp) in zip(alone, together, strict=True):
+        alone = [generate(decoder, plan, sampling) for plan, sampling in requests]
+        length = requests[0][0].forced.shape[1]
+        together = decoder.advance_many([(plan, sampling, None) for plan, sampling in requests], length)
+        for (a_tokens, a_lp), (t_tokens, t_lp, _) in zip(alone, together, strict=True):
             np.testing.assert_array_equal(a_tokens, t_tokens)
             np.testing.assert_allclose(a_lp, t_lp, atol=1e-4)
-        assert len({tuple(t[0]) for t, _ in together}) == 3  # different seeds, different poems
-    with pytest.raises(ValueError, match="one merge_key"):
-        decoder.generate_many([_plan(tiny_poet, 1, 1), _plan(tiny_poet, 1, 1, form="五绝")])
+        assert len({tuple(t[0]) for t, _, _ in together}) == 3  # different seeds, different poems
+    with pytest.raises(ValueError, match="one merge key"):
+        mixed = [_plan(tiny_poet, 1, 1), _plan(tiny_poet, 1, 1, form="五绝")]
+        decoder.advance_many([(plan, sampling, None) for plan, sampling in mixed], 30)
 
 
 def test_concurrent_writes_share_one_pass(tiny_poet, monkeypatch):

@@ -12,31 +12,31 @@ from poetgen.train import TrainConfig, batch_plan, batches_from, encode_corpus, 
 
 def test_tiny_model_trains_and_its_loss_falls(tiny_run):
     run, state = tiny_run
-    losses = [h["train_loss"] for h in state["history"]]
+    losses = [h["train_loss"] for h in state.history]
     assert len(losses) == 3
     assert losses[-1] < losses[0] - 0.5
-    assert state["history"][-1]["val_loss"] < state["history"][0]["val_loss"]
+    assert state.history[-1]["val_loss"] < state.history[0]["val_loss"]
     rows = list(csv.DictReader((run / "log.csv").open(encoding="utf-8")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"best.keras", "checkpoints", "state.json", "config.json", "vocab.json"} <= {
         p.name for p in run.iterdir()}
-    assert state["steps"] == 3 * 15
+    assert state.steps == 3 * 15
 
 
 def test_resume_continues_from_the_last_checkpoint(tiny_corpus, tmp_path):
     cfg = TrainConfig(epochs=1, batch_size=16, steps_per_epoch=5, min_count=2)
     first = train(tiny_corpus, tmp_path / "r", TINY_MODEL, cfg, verbose=0)
-    assert first["epoch"] == 1
+    assert first.epoch == 1
     # the same command again continues (nothing left to do); another configuration is refused
     again = train(tiny_corpus, tmp_path / "r", TINY_MODEL, cfg, verbose=0)
-    assert again["steps"] == 5 and len(again["history"]) == 1
+    assert again.steps == 5 and len(again.history) == 1
     with pytest.raises(PoetgenError, match="another configuration"):
         train(tiny_corpus, tmp_path / "r", {**TINY_MODEL, "hidden": 48}, cfg, verbose=0)
     resumed = train(tiny_corpus, tmp_path / "r", None, TrainConfig(epochs=2), resume=True, verbose=0)
-    assert [h["epoch"] for h in resumed["history"]] == [1, 2]
+    assert [h["epoch"] for h in resumed.history] == [1, 2]
     # continuing, not restarting: the loss carries on below the first epoch's
-    assert resumed["history"][1]["train_loss"] < resumed["history"][0]["train_loss"]
+    assert resumed.history[1]["train_loss"] < resumed.history[0]["train_loss"]
     with pytest.raises(PoetgenError, match="nothing to resume"):
         train(tiny_corpus, tmp_path / "empty", None, cfg, resume=True, verbose=0)
 
@@ -72,8 +72,8 @@ def test_export_makes_a_self_describing_model_dir(tiny_model_dir, tiny_run):
     assert {"config.json", "vocab.json", "model.keras", "metrics.json", "README.md", "loss.png"} <= names
     metrics = json.loads((tiny_model_dir / "metrics.json").read_text(encoding="utf-8"))
     state = tiny_run[1]
-    assert metrics["best_epoch"] == state["best_epoch"]
-    assert metrics["val_char_perplexity"] == pytest.approx(state["best_val"]["char_perplexity"], rel=1e-3)
+    assert metrics["best_epoch"] == state.best_epoch
+    assert metrics["val_char_perplexity"] == pytest.approx(state.best_val["char_perplexity"], rel=1e-3)
     assert len(metrics["corpus_sha256"]) == 64 and metrics["train_tokens_per_s"] > 0
     card = (tiny_model_dir / "README.md").read_text(encoding="utf-8")
     assert "poetgen train (test)" in card and f"{metrics['val_char_perplexity']:.1f}" in card
@@ -100,3 +100,27 @@ def test_a_run_of_the_older_trainer_is_not_overwritten(tiny_corpus, tmp_path):
     with pytest.raises(PoetgenError, match="older poetgen"):
         train(tiny_corpus, run, TINY_MODEL, cfg, verbose=0, limit_poems=100)
     assert (run / "best.keras").read_bytes() == before
+
+
+def test_verbose_0_trains_silently(tiny_corpus, tmp_path):
+    from conftest import run_cli
+
+    out = run_cli("train", "--corpus", str(tiny_corpus), "--run", str(tmp_path / "quiet"), "--epochs", "2",
+                  "--steps-per-epoch", "2", "--batch-size", "8", "--hidden", "16", "--embed-dim", "8",
+                  "--proj-dim", "8", "--min-count", "2", "--limit-poems", "100", "--verbose", "0")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout == ""  # two epochs, no line about them
+    assert len(json.loads((tmp_path / "quiet" / "state.json").read_text(encoding="utf-8"))["history"]) == 2
+
+
+def test_command_line_defaults_are_the_config_defaults():
+    import argparse
+
+    from poetgen.cli import build_parser
+    from poetgen.config import ModelConfig, TrainConfig, defaults
+
+    parser = build_parser()
+    train_parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["train"]
+    args = train_parser.parse_args([])
+    for name, value in {**defaults(ModelConfig), **defaults(TrainConfig)}.items():
+        assert getattr(args, name) == value, name

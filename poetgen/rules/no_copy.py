@@ -1,0 +1,89 @@
+"""No line copied verbatim from the corpus: at a line's last character, block every character
+that would complete a corpus line; in free form, block the line mark after one.
+
+Completions are looked up by the hash of the line so far (one binary search per poem) in the
+corpus lines sorted by the hash of all but their last character."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .base import Rule, Step, block
+
+HASH_BASE, HASH_MOD = 1_000_003, 2_147_483_647
+
+
+def extend_hash(h, token):
+    """Polynomial hash of a line, one token more. Same arithmetic in numpy and TF (int64)."""
+    return (h * HASH_BASE + token + 1) % HASH_MOD
+
+
+def line_hash(ids) -> int:
+    h = 0
+    for t in ids:
+        h = (h * HASH_BASE + int(t) + 1) % HASH_MOD
+    return h
+
+
+def corpus_tables(lines: np.ndarray | None) -> dict:
+    """lines: int64 [N, 2] of (hash of a corpus line but its last character, that character)."""
+    if lines is None or len(lines) == 0:
+        lines = np.array([[-1, 0]], np.int64)
+    lines = lines[np.argsort(lines[:, 0], kind="stable")]
+    return {
+        "corpus_prefix": tf.constant(lines[:, 0].astype(np.int64)),
+        "corpus_last": tf.constant(lines[:, 1].astype(np.int32)),
+        "corpus_lines": tf.constant(np.unique(extend_hash(lines[:, 0], lines[:, 1])).astype(np.int64)),
+    }
+
+
+class NoCopy(Rule):
+    name = "no_copy"
+
+    def __init__(self, line_end: np.ndarray):
+        self.line_end = line_end  # bool [B, T]: the last character of a regulated line
+
+    def inputs(self):
+        return {"line_end": self.line_end}
+
+    def init_state(self, batch: int):
+        return {"line_hash": np.zeros(batch, np.int64), "line_len": np.zeros(batch, np.int32)}
+
+    @classmethod
+    def tables(cls, env):
+        is_char = np.arange(env.vocab_size) >= env.tokenizer.first_char
+        line_mark = np.zeros(env.vocab_size, bool)
+        line_mark[[env.tokenizer.comma, env.tokenizer.period]] = True
+        return {**corpus_tables(env.corpus_lines), "is_char": tf.constant(is_char),
+                "is_line_mark": tf.constant(line_mark)}
+
+    @classmethod
+    def specs(cls, env):
+        return ({"line_end": tf.TensorSpec([None, None], tf.bool)},
+                {"line_hash": tf.TensorSpec([None], tf.int64), "line_len": tf.TensorSpec([None], tf.int32)})
+
+    @classmethod
+    def mask(cls, logits, step: Step):
+        tables, h = step.tables, step.state["line_hash"]
+        full, prefix, last = tables["corpus_lines"], tables["corpus_prefix"], tables["corpus_last"]
+        line_end = step.inputs["line_end"][:, step.t]
+
+        def block_completions():
+            lo = tf.searchsorted(prefix, h, side="left")
+            hi = tf.where(line_end, tf.searchsorted(prefix, h, side="right"), lo)
+            rows = tf.repeat(tf.range(tf.shape(h)[0]), hi - lo)
+            tokens = tf.gather(last, tf.ragged.range(lo, hi).flat_values)
+            hits = tf.scatter_nd(tf.stack([rows, tokens], axis=1), tf.ones_like(tokens), tf.shape(logits))
+            return block(logits, hits > 0)
+
+        logits = tf.cond(tf.reduce_any(line_end), block_completions, lambda: logits)
+        pos = tf.minimum(tf.searchsorted(full, h), tf.size(full) - 1)
+        copied = tf.logical_and(tf.equal(tf.gather(full, pos), h), step.state["line_len"] > 0)
+        return block(logits, tf.logical_and(copied[:, None], tables["is_line_mark"][None, :]))
+
+    @classmethod
+    def update(cls, token, step: Step):
+        is_char = tf.gather(step.tables["is_char"], token)
+        return {"line_hash": tf.where(is_char, extend_hash(step.state["line_hash"], tf.cast(token, tf.int64)), 0),
+                "line_len": tf.where(is_char, step.state["line_len"] + 1, 0)}
