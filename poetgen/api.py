@@ -538,8 +538,10 @@ class Poet:
         """Put `char` at (line, position) (0-based) and write the rest of the poem anew, under
         the same constraints, pattern and seed. The new poem has its own id."""
         poem, params, seed, row, col, row_logprobs, at_col = self._locate(poem_id, line, position)
-        [token] = self._ids(char, "replacement character", punctuation=False) or [None]
-        if token is None or len(char.strip()) != 1:
+        if not isinstance(char, str) or len(char.strip()) != 1:
+            raise GenerationError(f"give exactly one replacement character, got {char!r}")
+        [token] = self._ids(char.strip(), "replacement character", punctuation=False) or [None]
+        if token is None:
             raise GenerationError(f"give exactly one replacement character, got {char!r}")
         if not self._allowed(poem, self._tones(params), line, position)[token]:
             raise GenerationError(f"{char} breaks the poem's 格律 at line {line + 1}, character {position + 1}")

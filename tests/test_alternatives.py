@@ -62,8 +62,9 @@ def test_a_replacement_that_breaks_the_tone_is_refused(tiny_poet, poem):
     char = tiny_poet.tokenizer.tokens[int(mask.nonzero()[0][0])]
     with pytest.raises(GenerationError, match="breaks the poem's 格律"):
         tiny_poet.rewrite(poem.id, 1, 1, char)
-    with pytest.raises(GenerationError, match="exactly one"):
-        tiny_poet.rewrite(poem.id, 1, 1, "")
+    for bad in ("", "春風", "  ", None):  # two characters used to fail in tuple unpacking, unnamed
+        with pytest.raises(GenerationError, match="exactly one"):
+            tiny_poet.rewrite(poem.id, 1, 1, bad)
 
 
 def test_rewrite_continues_from_the_state_at_that_character(tiny_poet, poem, monkeypatch):
