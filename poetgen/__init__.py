@@ -8,7 +8,7 @@ import os
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
-__all__ = ["Poet", "Poem"]
+__all__ = ["Poet", "Poem", "WriteParams"]
 
 
 def __getattr__(name: str):

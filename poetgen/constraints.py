@@ -6,37 +6,17 @@ decoding; the plan lists the rule objects (`poetgen.rules`) that run inside the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .corpus import FORMS, OTHER, SHAPE_OF_FORM, TANG
+from .corpus import FORMS, OTHER, SHAPE_OF_FORM
 from .errors import GenerationError
 from .prosody import PING, ZE, Pattern, RhymeTable, patterns
+from .request import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request  # noqa: F401 - re-exported
 from .rules import EndAfterPeriod, LineStart, NoCopy, NoRepeat, PositionMask, Rhyme, Theme
 from .sampler import Plan
 from .tokenizer import FORM_TOKENS, Tokenizer
 
-FREE = "free"
-TONE_LEVELS = ("off", "rhyme", "strict")
 MASK_CHARS, MASK_BODY, MASK_FORMS, MASK_PING, MASK_ZE = range(5)
-ACROSTIC_FORMS = {4: "七绝", 8: "七律"}
-
-
-@dataclass(frozen=True)
-class Request:
-    form: str = FREE
-    start: tuple[int, ...] = ()  # token ids
-    heads: tuple[int, ...] = ()  # 藏头: one character id per line
-    tails: tuple[int, ...] = ()  # 藏尾
-    rhyme: int | None = None  # a 平 group index, or None to let the model choose
-    tones: str = "off"
-    pattern: str | None = None  # e.g. 仄起首句不入韵; None: automatic per poem
-    no_copy: bool = False
-    max_repeat: int = 0
-    max_len: int = 120
-    opening: int | None = None  # free form: the form token to open with (else the model's choice)
-    collection: str = TANG  # the manner to write in, for a model that knows collections
 
 
 class Vocabulary:

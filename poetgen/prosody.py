@@ -258,3 +258,23 @@ def check(text: str, table: RhymeTable | None = None) -> Report:
 
 def _rhyme_share(lines: list[str], p: Pattern, table: RhymeTable) -> bool:
     return bool(set.intersection(*(table.ping_groups(lines[i][-1]) for i in p.rhymes)))
+
+
+def check_text(text, table: RhymeTable | None = None) -> Report:
+    """check() of a poem as a person types it: any punctuation, spaces and line breaks. No model
+    is needed; the characters are read in either script."""
+    import re
+
+    from .errors import GenerationError
+
+    if not isinstance(text, str) or not text.strip():
+        raise GenerationError("nothing to check: give the text of a poem")
+    if len(text) > 2000:
+        raise GenerationError(f"the poem is too long to check ({len(text)} characters; at most 2000)")
+    cleaned = re.sub(r"[\s　]+", "", text)
+    cleaned = re.sub("[、；：！？,.;:!?]", lambda m: "。" if m.group() in "！？!?.。" else "，", cleaned)
+    if not re.fullmatch(r"([^，。]+[，。])+", cleaned):
+        cleaned = cleaned.rstrip("，") + ("" if cleaned.endswith("。") else "。")
+    if not re.fullmatch(r"([^，。]+[，。])+", cleaned):
+        raise GenerationError("the text is not a poem of lines ending in ， or 。")
+    return check(cleaned, table or rhyme_table())

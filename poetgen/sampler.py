@@ -8,7 +8,6 @@ logits with its own state. The loop applies the plan's rules in turn, then draws
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -16,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from .request import Sampling
 from .rules import (
     NEG_INF,
     EndAfterPeriod,
@@ -53,14 +53,6 @@ class Plan:
 
     def rule(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
-
-
-@dataclass(frozen=True)
-class Sampling:
-    temperature: float = 0.8  # 0: greedy
-    top_k: int = 0  # 0: no cut
-    top_p: float = 1.0  # 1: no cut
-    seed: int = 0
 
 
 class MergeKey(NamedTuple):
@@ -403,14 +395,3 @@ class DecodeLoop:
         logprobs = tf.concat([logprobs.stack()[:written], tf.zeros([span - written, batch])], axis=0)
         state["t"] = stop_at  # the next chunk's positions follow on, whether or not all ended
         return tf.transpose(tokens), tf.transpose(logprobs), state
-
-
-def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
-    from .errors import GenerationError
-
-    if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
-        raise GenerationError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
-    if not isinstance(top_k, int) or top_k < 0:
-        raise GenerationError(f"top_k must be a whole number >= 0 (0 = off), got {top_k!r}")
-    if not isinstance(top_p, (int, float)) or not math.isfinite(top_p) or not 0 < top_p <= 1:
-        raise GenerationError(f"top_p must be in (0, 1] (1 = off), got {top_p!r}")

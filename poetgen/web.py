@@ -148,6 +148,12 @@ class LoadingPoet:
             self._poet.warm_up()
             print("warm: every decoding loop is compiled", flush=True)
 
+    def check(self, text: str):
+        """The 格律 check needs no model: it answers while the model still loads."""
+        from .prosody import check_text
+
+        return check_text(text, self.table)
+
     def __getattr__(self, name: str):
         if not self._ready.wait(timeout=120):
             raise gr.Error("模型仍在加载，请稍候再试")

@@ -70,7 +70,7 @@ def test_no_copy_avoids_every_corpus_line(tiny_model_dir, tmp_path):
 
 
 def test_theme_keywords_shape_the_poem(tiny_poet):
-    keywords = tiny_poet.theme_keywords("思念故乡的明月")
+    keywords = tiny_poet.requests.theme_keywords("思念故乡的明月")
     assert "故鄉" in keywords and "明月" in keywords
     chars = set("".join(keywords))
     themed = tiny_poet.write(form="七绝", theme="思念故乡的明月", n=20, seed=7)

@@ -5,7 +5,9 @@ import tensorflow as tf
 from poetgen.constraints import Request, plan_request
 from poetgen.corpus import SHAPE_OF_FORM
 from poetgen.errors import GenerationError
-from poetgen.sampler import NEG_INF, Sampling, log_normalizer, sample_rows, top_k_filter, top_p_filter
+from poetgen.params import WriteParams
+from poetgen.request import Sampling
+from poetgen.sampler import NEG_INF, log_normalizer, sample_rows, top_k_filter, top_p_filter
 
 
 def zero_states(decoder, batch):
@@ -92,7 +94,7 @@ def test_score_is_the_mean_log_probability_per_character(tiny_poet):
     params = dict(start="", form="五绝", temperature=0.8, top_k=0, top_p=1.0, script="traditional",
                   max_tokens=120, acrostic="", tail="", theme="", rhyme=None, tones=None, pattern=None,
                   no_copy=True, max_repeat=2)
-    (poem,), tokens = tiny_poet._generate(params, 1, 3)
+    (poem,), tokens = tiny_poet.writer.generate(WriteParams(**params), 1, 3)
     tok = tiny_poet.tokenizer
     # The tokens themselves: the text may not map back to them (a corpus can hold both 凭 and 憑).
     ids = [tok.bos, *(t for t in tokens[0] if t != tok.pad)]
@@ -209,8 +211,9 @@ def _plan(poet, seed: int, n: int, **overrides):
     params = {**dict(start="", form="七绝", temperature=0.9, top_k=0, top_p=1.0, script="traditional",
                      max_tokens=120, acrostic="", tail="", theme="", rhyme=None, tones=None, pattern=None,
                      no_copy=True, max_repeat=2, style="唐"), **overrides}
-    req, sampling, keywords, _ = poet._parse(params, seed)
-    bias = np.tile(poet.theme_bias(keywords), (n, 1)) if keywords else None
+    prepared = poet.requests.prepare(WriteParams(**params), seed)
+    req, sampling, keywords = prepared.request, prepared.sampling, prepared.keywords
+    bias = np.tile(poet.writer.theme(keywords), (n, 1)) if keywords else None
     return plan_request(poet.vocab, req, n, seed, bias), sampling
 
 
@@ -245,11 +248,11 @@ def test_concurrent_writes_share_one_pass(tiny_poet, monkeypatch):
     def ask(i):
         results[i] = [p.text for p in tiny_poet.write(**asks[i])]
 
-    with tiny_poet._decoding:  # a pass under way: the four requests queue up behind it
+    with tiny_poet.merging.busy:  # a pass under way: the four requests queue up behind it
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(asks))]
         for t in threads:
             t.start()
-        while len(tiny_poet._waiting) < len(asks):
+        while len(tiny_poet.merging.waiting) < len(asks):
             threading.Event().wait(0.01)
     for t in threads:
         t.join(timeout=60)
@@ -280,7 +283,7 @@ def test_streamed_writing_gives_the_same_poems(tiny_poet):
 def test_theme_bias_pulls_keywords_hardest_and_their_nearest_characters_gently(tiny_poet):
     tok = tiny_poet.tokenizer
     moon = tok.index["月"]
-    bias = tiny_poet.theme_bias(["月"])
+    bias = tiny_poet.writer.theme(["月"])
     emb = tiny_poet.decoder.embedding.numpy()
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     sims = unit @ unit[moon]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from poetgen.errors import GenerationError
+from poetgen.params import WriteParams
 
 
 def test_style_sets_the_opening_and_travels_in_the_id(tiny_poet):
@@ -21,7 +22,7 @@ def test_style_sets_the_opening_and_travels_in_the_id(tiny_poet):
     from poetgen.constraints import plan_request
 
     for style, name in (("唐", "<唐诗>"), ("宋", "<宋诗>")):
-        req = tiny_poet._parse({**_params(), "style": style}, 0)[0]
+        req = tiny_poet.requests.prepare(WriteParams(**{**_params(), "style": style}), 0).request
         plan = plan_request(tiny_poet.vocab, req, 1, 0)
         assert list(plan.forced[0, :2]) == [tok.index[name], tok.form_token("七律")]
 
@@ -37,7 +38,7 @@ def test_free_form_in_song_style_lets_the_model_choose_the_form(tiny_poet):
     poems = tiny_poet.write(start="明月", n=3, seed=2, style="宋", max_tokens=40)
     assert all(p.lines[0].startswith("明月") for p in poems)
     params = {**_params(), "form": None, "start": "明月", "style": "宋", "max_tokens": 40}
-    _, tokens = tiny_poet._generate(params, 1, 2)
+    _, tokens = tiny_poet.writer.generate(WriteParams(**params), 1, 2)
     assert tokens[0, 0] == tok.index["<宋诗>"]
     assert tok.tokens[tokens[0, 1]] in ("<五绝>", "<七绝>", "<五律>", "<七律>", "<其他>")
 

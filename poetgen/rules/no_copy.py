@@ -87,3 +87,27 @@ class NoCopy(Rule):
         is_char = tf.gather(step.tables["is_char"], token)
         return {"line_hash": tf.where(is_char, extend_hash(step.state["line_hash"], tf.cast(token, tf.int64)), 0),
                 "line_len": tf.where(is_char, step.state["line_len"] + 1, 0)}
+
+
+def corpus_lines(texts: list[str], tokenizer) -> np.ndarray | None:
+    """Every corpus line as (hash of all but its last character, that character), as the rule
+    looks them up (None without texts). Vectorized over code points: this runs at every start-up."""
+    if not texts:
+        return None
+    points = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32)
+    known = np.array(sorted(ord(t) for t in tokenizer.tokens[tokenizer.first_char:]), np.uint32)
+    id_of = np.array([tokenizer.index[chr(c)] for c in known], np.int64)
+    pos = np.minimum(np.searchsorted(known, points), len(known) - 1)
+    ids = np.where(known[pos] == points, id_of[pos], -1)  # -1: a mark, or a character unknown
+    marks = np.flatnonzero((points == ord("，")) | (points == ord("。")))
+    starts = np.concatenate([[0], marks[:-1] + 1])
+    lengths = marks - starts
+    hashes = []
+    for length in np.unique(lengths[lengths > 0]):
+        rows = ids[starts[lengths == length][:, None] + np.arange(length)]
+        rows = rows[(rows >= 0).all(axis=1)]  # the sampler never writes <unk>: such lines cannot recur
+        h = np.zeros(len(rows), np.int64)
+        for column in rows[:, :-1].T:
+            h = extend_hash(h, column)
+        hashes.append(np.stack([h, rows[:, -1]], axis=1))
+    return np.unique(np.concatenate(hashes), axis=0)

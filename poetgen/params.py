@@ -1,0 +1,68 @@
+"""What a write request asks for, as one frozen dataclass: its defaults are declared here
+only, and a poem's id records it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from .errors import GenerationError
+
+FREE = "free"
+DEFAULT_STYLE = "唐"
+
+
+@dataclass(frozen=True)
+class WriteParams:
+    start: str = ""  # opening text to continue (简 or 繁)
+    form: str | None = None  # 五绝, 七绝, 五律, 七律 or free (None: free, or from the acrostic's length)
+    temperature: float = 0.8  # 0: greedy
+    top_k: int = 0  # 0: no cut
+    top_p: float = 1.0  # 1: no cut
+    script: str = "traditional"  # of the poems shown
+    max_tokens: int = 120  # length cap of a free poem
+    acrostic: str = ""  # 藏头: a character opening each line
+    tail: str = ""  # 藏尾: a character ending each line
+    theme: str = ""  # free text; its jieba keywords pull the poem toward them
+    rhyme: str | None = None  # a 平水韵 group (None: the model chooses)
+    tones: str | None = None  # off, rhyme or strict (None: strict for a regulated form, off for free)
+    pattern: str | None = None  # e.g. 仄起首句不入韵 (None: chosen per poem)
+    no_copy: bool = True  # no line verbatim from the corpus
+    max_repeat: int = 2  # times a character may recur (0: no limit)
+    style: str = DEFAULT_STYLE  # 唐 or 宋: the manner of the Tang or the Song poets
+    opening: str | None = None  # set by a rewrite of a free poem: the form token it opened with
+
+    @classmethod
+    def of(cls, **kwargs) -> WriteParams:
+        """From keyword arguments, naming an unknown one instead of a TypeError."""
+        unknown = set(kwargs) - {f.name for f in fields(cls)}
+        if unknown:
+            raise GenerationError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        return cls(**kwargs)
+
+    def with_(self, **changes) -> WriteParams:
+        return replace(self, **changes)
+
+    @property
+    def is_free(self) -> bool:
+        return self.form in (None, "", FREE)
+
+    @property
+    def tone_level(self) -> str:
+        return self.tones or ("off" if self.is_free else "strict")
+
+    def to_id(self) -> dict:
+        """The parameters as a poem id records them ('opening' only when set)."""
+        data = asdict(self)
+        if data["opening"] is None:
+            del data["opening"]
+        return data
+
+    @classmethod
+    def from_id(cls, data) -> WriteParams:
+        if not isinstance(data, dict):
+            raise GenerationError("the poem id is damaged: its parameters are incomplete")
+        data = {"style": DEFAULT_STYLE, **data}  # an id from before styles
+        required = {f.name for f in fields(cls)} - {"opening"}
+        if set(data) - {"opening"} != required:
+            raise GenerationError("the poem id is damaged: its parameters are incomplete")
+        return cls(**data)

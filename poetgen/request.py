@@ -1,0 +1,180 @@
+"""A write request checked and turned into what the decoder is asked for (`Request`): form,
+fixed characters, rhyme, tones, theme keywords, style. No TensorFlow here: a bad request is
+refused before any model work."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from .corpus import FORMS, SONG, TANG
+from .defaults import MAX_FREE_TOKENS, MAX_TEXT
+from .errors import GenerationError
+from .params import FREE, WriteParams
+from .prosody import RhymeTable
+from .script import SCRIPTS, Script
+from .tokenizer import FORM_TOKENS, Tokenizer
+
+TONE_LEVELS = ("off", "rhyme", "strict")
+ACROSTIC_FORMS = {4: "七绝", 8: "七律"}
+STYLES = {"唐": TANG, "唐诗": TANG, "tang": TANG, "宋": SONG, "宋诗": SONG, "song": SONG}
+
+
+@dataclass(frozen=True)
+class Request:
+    form: str = FREE
+    start: tuple[int, ...] = ()  # token ids
+    heads: tuple[int, ...] = ()  # 藏头: one character id per line
+    tails: tuple[int, ...] = ()  # 藏尾
+    rhyme: int | None = None  # a 平 group index, or None to let the model choose
+    tones: str = "off"
+    pattern: str | None = None  # e.g. 仄起首句不入韵; None: automatic per poem
+    no_copy: bool = False
+    max_repeat: int = 0
+    max_len: int = 120
+    opening: int | None = None  # free form: the form token to open with (else the model's choice)
+    collection: str = TANG  # the manner to write in, for a model that knows collections
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.8  # 0: greedy
+    top_k: int = 0  # 0: no cut
+    top_p: float = 1.0  # 1: no cut
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked request: what to decode, how to sample, and what to say of the poems."""
+
+    request: Request
+    sampling: Sampling
+    keywords: list[str]
+    script: str
+
+
+def check_sampling(temperature, top_k, top_p) -> None:
+    import math
+
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(
+            temperature) or temperature < 0:
+        raise GenerationError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise GenerationError(f"top_k must be a whole number >= 0 (0 = off), got {top_k!r}")
+    if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not math.isfinite(top_p) or not 0 < top_p <= 1:
+        raise GenerationError(f"top_p must be in (0, 1] (1 = off), got {top_p!r}")
+
+
+def whole(value, name: str, low: int, high: int, note: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise GenerationError(f"{name} must be a whole number from {low}{note} to {high}, got {value!r}")
+    return value
+
+
+class RequestMaker:
+    """Checks WriteParams against a model's vocabulary and turns them into a Prepared request."""
+
+    def __init__(self, tokenizer: Tokenizer, table: RhymeTable, script: Script, has_corpus: bool):
+        self.tokenizer, self.table, self.script, self.has_corpus = tokenizer, table, script, has_corpus
+
+    def ids(self, text, what: str, punctuation: bool) -> list[int]:
+        """Token ids of user text (either script), or an error naming what the model lacks."""
+        if not isinstance(text, str):
+            raise GenerationError(f"{what} must be text, got {type(text).__name__}")
+        if len(text) > MAX_TEXT:
+            raise GenerationError(f"{what} is too long ({len(text)} characters; at most {MAX_TEXT})")
+        text = re.sub(r"\s+", "", text).replace(",", "，").replace(".", "。")
+        if not punctuation:
+            text = re.sub("[，。、；：！？]", "", text)
+        text = self.script.to_model(text)
+        missing = self.tokenizer.missing(text)
+        if missing:
+            raise GenerationError(f"the model does not know these characters of the {what}: {''.join(missing)}")
+        return [self.tokenizer.index[ch] for ch in text]
+
+    def collection(self, style) -> str:
+        if style not in STYLES:
+            raise GenerationError(f"style must be one of {', '.join(sorted(set(STYLES.values())))} "
+                                  f"(唐 or 宋), got {style!r}")
+        collection = STYLES[style]
+        if collection != TANG and not self.tokenizer.conditioned:
+            raise GenerationError(f"this model was trained on Tang verse only: it cannot write in the "
+                                  f"manner of {style} (use a model trained on the Song collections)")
+        return collection
+
+    @cached_property
+    def _jieba(self):
+        import jieba
+        import jieba.analyse
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        return jieba.analyse
+
+    def theme_keywords(self, theme: str) -> list[str]:
+        """jieba keywords of the theme, in the model's script, that the model can write."""
+        if not isinstance(theme, str):
+            raise GenerationError(f"theme must be text, got {type(theme).__name__}")
+        if len(theme) > MAX_TEXT:
+            raise GenerationError(f"theme is too long ({len(theme)} characters; at most {MAX_TEXT})")
+        simplified = self.script.simplified(theme)
+        words = self._jieba.extract_tags(simplified, topK=5) or re.findall(r"[\u4e00-\u9fff]", simplified)[:3]
+        out = []
+        for word in words:
+            chars = "".join(ch for ch in self.script.to_model(word) if ch in self.tokenizer.index)
+            if chars and chars not in out:
+                out.append(chars)
+        if not out:
+            raise GenerationError(f"no keyword of the theme {theme!r} is written with characters the model knows")
+        return out
+
+    def form_of(self, p: WriteParams, heads: list, tails: list) -> str:
+        if not p.is_free:
+            if p.form not in FORMS:
+                raise GenerationError(f"unknown form {p.form!r}: choose one of {', '.join(FORMS)} or free")
+            return p.form
+        if not (heads or tails):
+            return FREE
+        form = ACROSTIC_FORMS.get(len(heads or tails))
+        if form is None:
+            raise GenerationError(f"an acrostic of {len(heads or tails)} characters fits no form: give 4 "
+                                  f"(七绝, or form=五绝) or 8 (七律, or form=五律)")
+        return form
+
+    def prepare(self, p: WriteParams, seed: int) -> Prepared:
+        check_sampling(p.temperature, p.top_k, p.top_p)
+        if p.script not in SCRIPTS:
+            raise GenerationError(f"script must be one of {SCRIPTS}, got {p.script!r}")
+        whole(p.max_tokens, "max_tokens", 8, MAX_FREE_TOKENS)
+        whole(p.max_repeat, "max_repeat", 0, 56, " (off)")
+        heads = self.ids(p.acrostic or "", "acrostic", punctuation=False)
+        tails = self.ids(p.tail or "", "tail acrostic", punctuation=False)
+        form = self.form_of(p, heads, tails)
+        tones = p.tones if p.tones is not None else ("off" if form == FREE else "strict")
+        if tones not in TONE_LEVELS:
+            raise GenerationError(f"tones must be one of {TONE_LEVELS}, got {tones!r}")
+        rhyme = None
+        if p.rhyme:
+            if tones == "off":
+                raise GenerationError("a rhyme group needs tones='rhyme' or 'strict'")
+            try:
+                rhyme = self.table.group_index(str(p.rhyme))
+            except ValueError as e:
+                raise GenerationError(str(e)) from None
+        keywords = self.theme_keywords(p.theme) if p.theme else []
+        if not isinstance(p.no_copy, bool):
+            raise GenerationError(f"no_copy must be true or false, got {p.no_copy!r}")
+        collection = self.collection(p.style)
+        if p.opening is not None and (form != FREE or p.opening not in FORM_TOKENS):
+            raise GenerationError(f"opening must be one of {FORM_TOKENS} for a free-form poem, got {p.opening!r}")
+        req = Request(form=form, start=tuple(self.ids(p.start or "", "start text", punctuation=True)),
+                      heads=tuple(heads), tails=tuple(tails), rhyme=rhyme, tones=tones,
+                      pattern=p.pattern or None, no_copy=p.no_copy and self.has_corpus,
+                      max_repeat=p.max_repeat, max_len=p.max_tokens,
+                      opening=self.tokenizer.index[p.opening] if p.opening is not None else None,
+                      collection=collection)
+        sampling = Sampling(float(p.temperature), int(p.top_k), float(p.top_p), seed)
+        return Prepared(req, sampling, keywords, p.script)
