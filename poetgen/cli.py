@@ -148,57 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="corpus", help="corpus directory to write (default: corpus)")
     p.set_defaults(func=_prepare)
 
-    p = sub.add_parser("train", help="train a model (resumable) and optionally export it")
-    p.add_argument("--corpus", default="corpus")
-    p.add_argument("--run", default="default", help="run name under ~/.cache/poetgen/runs, or a path")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run as it was configured, even past an early stop (the same "
-                        "command continues a run anyway)")
-    p.add_argument("--out", help="export the best checkpoint to this model directory at the end")
-    # Defaults from the config dataclasses (poetgen/config.py), so they cannot disagree.
-    model_defaults, train_defaults = defaults(ModelConfig), defaults(TrainConfig)
-    for name in ("embed_dim", "hidden", "layers", "proj_dim", "dropout"):
-        p.add_argument(f"--{name.replace('_', '-')}", type=type(model_defaults[name]), default=model_defaults[name])
-    helps = {"steps_per_epoch": "0: one pass over the data", "max_minutes": "stop cleanly after this long",
-             "checkpoint_every": "steps between checkpoints", "keep_checkpoints": "how many checkpoints to keep",
-             "max_len": "longer poems are cut into windows of this many tokens",
-             "min_count": "rarer characters become <unk>"}
-    for name, value in train_defaults.items():
-        flag = "--lr" if name == "learning_rate" else f"--{name.replace('_', '-')}"
-        p.add_argument(flag, dest=name, type=type(value), default=value, help=helps.get(name))
-    p.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"],
-                   help="tf.distribute strategy: one device, all local devices, or workers from TF_CONFIG")
-    p.add_argument("--cpu-devices", type=int, default=0,
-                   help="split the CPU into this many logical devices (to try --strategy mirrored)")
-    p.add_argument("--verbose", type=int, default=None, choices=[0, 1, 2],
-                   help="0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal)")
-    p.add_argument("--limit-poems", type=int, default=0, help=argparse.SUPPRESS)
-    p.set_defaults(func=_train)
-
-    p = sub.add_parser("generate", help="write poems")
-    p.add_argument("--model", help="model directory (default: the shipped model)")
-    p.add_argument("--start", default="", help="opening text to continue (简 or 繁)")
-    p.add_argument("--form", default=None, help="五绝, 七绝, 五律, 七律 or free (default)")
-    p.add_argument("--style", default="唐", help="唐 (default) or 宋: in the manner of the Tang or the Song poets")
-    p.add_argument("--acrostic", default="", help="藏头: characters that open the lines, one per line")
-    p.add_argument("--tail", default="", help="藏尾: characters that end the lines")
-    p.add_argument("--theme", default="", help="free text; its jieba keywords shape the poem")
-    p.add_argument("--rhyme", default=None, help="平水韵 group, e.g. 東 or 阳 (default: the model chooses)")
-    p.add_argument("--tones", choices=["off", "rhyme", "strict"], default=None,
-                   help="default: strict for a regulated form, off for free")
-    p.add_argument("--pattern", default=None, help="e.g. 仄起首句不入韵 (default: chosen per poem)")
-    p.add_argument("--temperature", type=_number(float), default=0.8, help="0 = greedy")
-    p.add_argument("--top-k", type=_number(int), default=0)
-    p.add_argument("--top-p", type=_number(float), default=1.0)
-    p.add_argument("--max-repeat", type=_number(int), default=2, help="times a character may recur (0 = off)")
-    p.add_argument("--allow-copy", action="store_true", help="allow lines found verbatim in the corpus")
-    p.add_argument("--rerank", action="store_true", help="sample 3n, keep the n most likely")
-    p.add_argument("-n", type=_number(int), default=1, help="number of poems")
-    p.add_argument("--seed", type=_number(int), default=None)
-    p.add_argument("--script", choices=["traditional", "simplified"], default="traditional")
-    p.add_argument("--id", default=None, help="rebuild the poem with this id")
-    p.add_argument("--json", action="store_true", help="print a JSON list of poems")
-    p.set_defaults(func=_generate)
+    add_train_parser(sub)
+    add_generate_parser(sub)
 
     p = sub.add_parser("check", help="the 格律 report of a poem")
     p.add_argument("text", help="the poem, or - to read it from standard input")
@@ -243,10 +194,68 @@ def _quiet_native_stderr():
         os.close(saved)
 
 
+def add_train_parser(sub) -> None:
+    """`poetgen train`: every model and training option, defaults from poetgen/config.py."""
+    p = sub.add_parser("train", help="train a model (resumable) and optionally export it")
+    p.add_argument("--corpus", default="corpus")
+    p.add_argument("--run", default="default", help="run name under ~/.cache/poetgen/runs, or a path")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run as it was configured, even past an early stop (the same "
+                        "command continues a run anyway)")
+    p.add_argument("--out", help="export the best checkpoint to this model directory at the end")
+    # Defaults from the config dataclasses (poetgen/config.py), so they cannot disagree.
+    model_defaults, train_defaults = defaults(ModelConfig), defaults(TrainConfig)
+    for name in ("embed_dim", "hidden", "layers", "proj_dim", "dropout"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=type(model_defaults[name]), default=model_defaults[name])
+    helps = {"steps_per_epoch": "0: one pass over the data", "max_minutes": "stop cleanly after this long",
+             "checkpoint_every": "steps between checkpoints", "keep_checkpoints": "how many checkpoints to keep",
+             "max_len": "longer poems are cut into windows of this many tokens",
+             "min_count": "rarer characters become <unk>"}
+    for name, value in train_defaults.items():
+        flag = "--lr" if name == "learning_rate" else f"--{name.replace('_', '-')}"
+        p.add_argument(flag, dest=name, type=type(value), default=value, help=helps.get(name))
+    p.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"],
+                   help="tf.distribute strategy: one device, all local devices, or workers from TF_CONFIG")
+    p.add_argument("--cpu-devices", type=int, default=0,
+                   help="split the CPU into this many logical devices (to try --strategy mirrored)")
+    p.add_argument("--verbose", type=int, default=None, choices=[0, 1, 2],
+                   help="0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal)")
+    p.add_argument("--limit-poems", type=int, default=0, help=argparse.SUPPRESS)
+    p.set_defaults(func=_train)
+
+
+def add_generate_parser(sub) -> None:
+    """`poetgen generate`: the options of WriteParams, and how many poems."""
+    p = sub.add_parser("generate", help="write poems")
+    p.add_argument("--model", help="model directory (default: the shipped model)")
+    p.add_argument("--start", default="", help="opening text to continue (简 or 繁)")
+    p.add_argument("--form", default=None, help="五绝, 七绝, 五律, 七律 or free (default)")
+    p.add_argument("--style", default="唐", help="唐 (default) or 宋: in the manner of the Tang or the Song poets")
+    p.add_argument("--acrostic", default="", help="藏头: characters that open the lines, one per line")
+    p.add_argument("--tail", default="", help="藏尾: characters that end the lines")
+    p.add_argument("--theme", default="", help="free text; its jieba keywords shape the poem")
+    p.add_argument("--rhyme", default=None, help="平水韵 group, e.g. 東 or 阳 (default: the model chooses)")
+    p.add_argument("--tones", choices=["off", "rhyme", "strict"], default=None,
+                   help="default: strict for a regulated form, off for free")
+    p.add_argument("--pattern", default=None, help="e.g. 仄起首句不入韵 (default: chosen per poem)")
+    p.add_argument("--temperature", type=_number(float), default=0.8, help="0 = greedy")
+    p.add_argument("--top-k", type=_number(int), default=0)
+    p.add_argument("--top-p", type=_number(float), default=1.0)
+    p.add_argument("--max-repeat", type=_number(int), default=2, help="times a character may recur (0 = off)")
+    p.add_argument("--allow-copy", action="store_true", help="allow lines found verbatim in the corpus")
+    p.add_argument("--rerank", action="store_true", help="sample 3n, keep the n most likely")
+    p.add_argument("-n", type=_number(int), default=1, help="number of poems")
+    p.add_argument("--seed", type=_number(int), default=None)
+    p.add_argument("--script", choices=["traditional", "simplified"], default="traditional")
+    p.add_argument("--id", default=None, help="rebuild the poem with this id")
+    p.add_argument("--json", action="store_true", help="print a JSON list of poems")
+    p.set_defaults(func=_generate)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.command != "prepare":
+    if args.command not in ("prepare", "check"):  # neither needs TensorFlow
         with _quiet_native_stderr():
             import tensorflow  # noqa: F401
     try:

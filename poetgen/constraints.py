@@ -65,67 +65,31 @@ def default_rhyme_lines(form: str) -> tuple[int, ...]:
 
 def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
                  bias: np.ndarray | None = None) -> Plan:
-    tok = vocab.tokenizer
     if req.form == FREE:
         return _plan_free(vocab, req, n, bias)
     if req.form not in FORMS:
         raise GenerationError(f"unknown form {req.form!r}: choose one of {', '.join(FORMS)} or free")
-    length, count = SHAPE_OF_FORM[req.form]
-    slots = form_template(req.form)
-    opening = tok.opening(req.form, req.collection)
-    size = len(opening) + len(slots)
-    forced = np.full(size, -1, np.int32)
-    forced[: len(opening)] = opening
-    where: dict[tuple[int, int], int] = {}  # (line, position) -> plan column
-    line, pos = 0, 0
-    for col, slot in enumerate(slots, start=len(opening)):
-        if slot == "C":
-            where[(line, pos)] = col
-            pos += 1
-        else:
-            forced[col] = tok.index[slot]
-            line, pos = line + (slot != "<eos>"), 0
-
-    fixed: dict[tuple[int, int], int] = {}  # (line, position) -> character id
-
-    def fix(key, token, what):
-        if key in fixed and fixed[key] != token:
-            raise GenerationError(f"{what} {vocab.char(token)!r} clashes with {vocab.char(fixed[key])!r} "
-                                  f"at line {key[0] + 1}, character {key[1] + 1}")
-        fixed[key] = token
-
-    start_chars = [t for t in req.start if t >= tok.first_char]
-    if len(start_chars) > count * length:
-        raise GenerationError(f"start text has {len(start_chars)} characters but a {req.form} has only "
-                              f"{count * length}")
-    for k, token in enumerate(start_chars):
-        fix(divmod(k, length), token, "start text character")
-    for name, chars, position in (("藏头", req.heads, 0), ("藏尾", req.tails, length - 1)):
-        if chars and len(chars) != count:
-            raise GenerationError(f"{name} needs one character per line: {count} for a {req.form}, "
-                                  f"got {len(chars)}")
-        for i, token in enumerate(chars):
-            fix((i, position), token, f"{name} character")
-
+    length = SHAPE_OF_FORM[req.form][0]
+    forced, where = _layout(vocab.tokenizer, req)
+    fixed = _fixed_characters(vocab, req)
     candidates = _patterns_for(vocab, req, fixed)
     rhyme_lines = candidates[0].rhymes if req.tones == "strict" else default_rhyme_lines(req.form)
     groups0 = _rhyme_groups(vocab, req, fixed, candidates, length, rhyme_lines)
-
     plan_rows = []
     for b in range(n):
         row_forced = forced.copy()
-        mask_id = np.full(size, MASK_CHARS, np.int32)
-        rhyme_at = np.zeros(size, bool)
-        line_end = np.zeros(size, bool)
+        mask_id = np.full(len(forced), MASK_CHARS, np.int32)
+        rhyme_at = np.zeros(len(forced), bool)
+        line_end = np.zeros(len(forced), bool)
+        rhymes = rhyme_lines
         if req.tones == "strict":
             # Each poem draws its pattern from (seed, index): a poem never depends on the batch.
             pattern = candidates[np.random.default_rng([seed, b]).integers(len(candidates))]
             rhymes = pattern.rhymes
             for (i, j), col in where.items():
-                if j in pattern.strict[i] and not (i in rhymes and j == length - 1):
-                    mask_id[col] = MASK_PING if pattern.lines[i][j] == PING else MASK_ZE
-        else:
-            rhymes = rhyme_lines
+                tone = pattern.fixed_tone(i, j)
+                if tone is not None:
+                    mask_id[col] = MASK_PING if tone == PING else MASK_ZE
         for (i, j), col in where.items():
             if j == length - 1:
                 line_end[col] = True
@@ -138,6 +102,52 @@ def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
     if req.tones != "off":
         rules.append(Rhyme(rhyme_b, np.tile(groups0, (n, 1))))
     return Plan(forced=forced_b, rules=_with_common_rules(rules, req, n, bias, end_b), layout=where)
+
+
+def _layout(tok: Tokenizer, req: Request) -> tuple[np.ndarray, dict[tuple[int, int], int]]:
+    """The opening, marks and <eos> forced at their columns, and the column of each character
+    slot by (line, position)."""
+    slots = form_template(req.form)
+    opening = tok.opening(req.form, req.collection)
+    forced = np.full(len(opening) + len(slots), -1, np.int32)
+    forced[: len(opening)] = opening
+    where: dict[tuple[int, int], int] = {}
+    line, pos = 0, 0
+    for col, slot in enumerate(slots, start=len(opening)):
+        if slot == "C":
+            where[(line, pos)] = col
+            pos += 1
+        else:
+            forced[col] = tok.index[slot]
+            line, pos = line + (slot != "<eos>"), 0
+    return forced, where
+
+
+def _fixed_characters(vocab: Vocabulary, req: Request) -> dict[tuple[int, int], int]:
+    """(line, position) -> character id fixed by the start text, 藏头 and 藏尾, or a clear
+    error where they clash or do not fit the form."""
+    length, count = SHAPE_OF_FORM[req.form]
+    fixed: dict[tuple[int, int], int] = {}
+
+    def fix(key, token, what):
+        if key in fixed and fixed[key] != token:
+            raise GenerationError(f"{what} {vocab.char(token)!r} clashes with {vocab.char(fixed[key])!r} "
+                                  f"at line {key[0] + 1}, character {key[1] + 1}")
+        fixed[key] = token
+
+    start_chars = [t for t in req.start if t >= vocab.tokenizer.first_char]
+    if len(start_chars) > count * length:
+        raise GenerationError(f"start text has {len(start_chars)} characters but a {req.form} has only "
+                              f"{count * length}")
+    for k, token in enumerate(start_chars):
+        fix(divmod(k, length), token, "start text character")
+    for name, chars, position in (("藏头", req.heads, 0), ("藏尾", req.tails, length - 1)):
+        if chars and len(chars) != count:
+            raise GenerationError(f"{name} needs one character per line: {count} for a {req.form}, "
+                                  f"got {len(chars)}")
+        for i, token in enumerate(chars):
+            fix((i, position), token, f"{name} character")
+    return fixed
 
 
 def _with_common_rules(rules: list, req: Request, n: int, bias, line_end) -> tuple:
@@ -162,8 +172,8 @@ def _patterns_for(vocab: Vocabulary, req: Request, fixed: dict) -> list[Pattern]
     fitting, reasons = [], []
     for p in options:
         clash = next(((i, j, t) for (i, j), t in fixed.items()
-                      if j in p.strict[i] and not (i in p.rhymes and j == len(p.lines[0]) - 1)
-                      and not (vocab.ping if p.lines[i][j] == PING else vocab.ze)[t]), None)
+                      if p.fixed_tone(i, j) is not None
+                      and not (vocab.ping if p.fixed_tone(i, j) == PING else vocab.ze)[t]), None)
         if clash is None:
             fitting.append(p)
         else:

@@ -94,8 +94,8 @@ class Editor:
                       if i != line]
             groups = sorted(set.intersection(*(table.ping_groups(c) for c in others)))
             allowed &= vocab.members[:, groups].any(axis=1)
-        elif tones == "strict" and position in pattern.strict[line]:
-            allowed &= vocab.ping if pattern.lines[line][position] == PING else vocab.ze
+        elif tones == "strict" and pattern.fixed_tone(line, position) is not None:
+            allowed &= vocab.ping if pattern.fixed_tone(line, position) == PING else vocab.ze
         return allowed
 
     def alternatives(self, poem_id: str, line: int, position: int, k: int = 8) -> list[tuple[str, float]]:

@@ -131,6 +131,14 @@ class Pattern:
     strict: tuple[tuple[int, ...], ...]  # 0-based positions that must match, per line
     rhymes: tuple[int, ...]  # 0-based line indices whose last character rhymes
 
+    def fixed_tone(self, line: int, position: int) -> str | None:
+        """平 or 仄 where the pattern fixes the tone of a character, else None. A rhyme
+        position's tone is the rhyme group's business, not the pattern's: the one place that
+        says which positions a poem must keep."""
+        if line in self.rhymes and position == len(self.lines[line]) - 1:
+            return None
+        return self.lines[line][position] if position in self.strict[line] else None
+
     @property
     def name(self) -> str:
         start, rhymed = STARTS[self.first]

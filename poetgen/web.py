@@ -171,131 +171,153 @@ def page_errors():
         raise gr.Error(str(e)) from None
 
 
-def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
-    groups = ["自动", *(poet.table.short_name(i) for i in range(poet.table.n_ping))]
-    card = (poet.model_dir / "README.md") if poet.model_dir else None
-    loss_png = (poet.model_dir / "loss.png") if poet.model_dir else None
+class Handlers:
+    """What the page's buttons call, with the raw values Gradio hands over: each checks its
+    inputs itself and speaks to the Poet. Plain methods, so tests call them without a server."""
 
-    def write(form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script,
-              style="唐"):
+    def __init__(self, poet: Poet | LoadingPoet):
+        self.poet = poet
+        self.groups = ["自动", *(poet.table.short_name(i) for i in range(poet.table.n_ping))]
+
+    def write_kwargs(self, form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed,
+                     script, style) -> dict:
         form = _choice(form, "诗体", FORM_CHOICES)
-        style = _choice(style, "风格", STYLE_CHOICES)
-        rhyme = _choice(rhyme, "韵部", groups)
         tones = _choice(tones, "格律", TONE_CHOICES)
-        script = _choice(script, "字体", SCRIPT_CHOICES)
         kwargs = dict(
             form=None if form == "自由" else form,
             start=_text(start, "起句"), acrostic=_text(acrostic, "藏头", 8), theme=_text(theme, "主题"),
-            rhyme=None if rhyme == "自动" else rhyme,
+            rhyme=None if _choice(rhyme, "韵部", self.groups) == "自动" else rhyme,
             tones=tones if form != "自由" or tones == "off" else "off",
             temperature=_number(temperature, "温度", 0, 2), top_k=_number(top_k, "top-k", 0, 1000, True),
             top_p=_number(top_p, "top-p", 0.01, 1), n=_number(n, "首数", 1, MAX_WEB_POEMS, True),
-            seed=_number(seed, "种子", 0, 2**31 - 2, True), script=script, style=style,
+            seed=_number(seed, "种子", 0, 2**31 - 2, True), script=_choice(script, "字体", SCRIPT_CHOICES),
+            style=_choice(style, "风格", STYLE_CHOICES),
         )
         if kwargs["tones"] == "off":
             kwargs["rhyme"] = None
+        return kwargs
+
+    def write(self, form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script,
+              style="唐"):
+        kwargs = self.write_kwargs(form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n,
+                                   seed, script, style)
         deadline = time.monotonic() + WRITE_SECONDS
         # Streamed as it is written: the compiled loop runs a few tokens at a time and each
         # draft shows every poem so far; concurrent visitors still share decoding passes.
         with page_errors():
-            for texts, poems in poet.write_stream(chunk=STREAM_CHUNK, **kwargs):
+            for texts, poems in self.poet.write_stream(chunk=STREAM_CHUNK, **kwargs):
                 if time.monotonic() > deadline:
                     raise gr.Error(f"超时：超过 {WRITE_SECONDS} 秒")
                 if poems is None:
                     yield "".join(render_draft(text) for text in texts), "", ""
         yield "".join(render_poem(p) for p in poems), "\n\n".join(p.text for p in poems), poems[0].id
 
-    def check(text):
+    def check(self, text):
         text = _text(text, "诗", 2000)
         with page_errors():
-            return render_report(poet.check(text))
+            return render_report(self.poet.check(text))
 
-    def regenerate(poem_id):
+    def regenerate(self, poem_id):
         poem_id = _text(poem_id, "编号", 4000)
         with page_errors():
-            return render_poem(poet.regenerate(poem_id))
+            return render_poem(self.poet.regenerate(poem_id))
 
+    @staticmethod
     def place(line, position) -> tuple[int, int]:
         return (_number(line, "句", 1, 8, True) - 1, _number(position, "字", 1, 7, True) - 1)
 
-    def alternatives(poem_id, line, position):
+    def alternatives(self, poem_id, line, position):
         poem_id = _text(poem_id, "编号", 4000)
         with page_errors():
-            choices = poet.alternatives(poem_id, *place(line, position))
+            choices = self.poet.alternatives(poem_id, *self.place(line, position))
         labels = render_alternatives(choices)
         return ([{"char": ch, "probability": round(p, 5)} for ch, p in choices],
                 gr.Radio(choices=labels, value=labels[0] if labels else None))
 
-    def rewrite(poem_id, line, position, choice):
+    def rewrite(self, poem_id, line, position, choice):
         poem_id = _text(poem_id, "编号", 4000)
         choice = _text(choice, "候选字", 20)
         if not choice:
             raise gr.Error("先选一个候选字")
         with page_errors():
-            poem = poet.rewrite(poem_id, *place(line, position), choice.split()[0])
+            poem = self.poet.rewrite(poem_id, *self.place(line, position), choice.split()[0])
         return render_poem(poem), poem.text, poem.id
 
+
+def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
+    handlers = Handlers(poet)
     with gr.Blocks(title="poetgen 诗词生成", analytics_enabled=False) as app:
-        gr.Markdown("# poetgen · 格律诗生成\n以全唐诗训练的 LSTM 写五绝、七绝、五律、七律：藏头、主题、押韵、平仄。")
+        gr.Markdown("# poetgen · 格律诗生成\n"
+                    "以全唐诗、全宋诗、全宋词训练的 LSTM 写五绝、七绝、五律、七律："
+                    "藏头、主题、押韵、平仄，唐风或宋调。")
         with gr.Tab("写诗"):
-            with gr.Row():
-                form = gr.Dropdown(FORM_CHOICES, value="七绝", label="诗体")
-                tones = gr.Radio(TONE_CHOICES, value="strict", label="格律")
-                rhyme = gr.Dropdown(groups, value="自动", label="韵部（平水韵）")
-                script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体")
-                style = gr.Radio(STYLE_CHOICES, value="唐", label="风格")
-            with gr.Row():
-                start = gr.Textbox(label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
-                acrostic = gr.Textbox(label="藏头", max_length=8, placeholder="如：春夏秋冬")
-                theme = gr.Textbox(label="主题", max_length=MAX_TEXT, placeholder="如：思念故乡")
-            with gr.Accordion("采样", open=False):
-                with gr.Row():
-                    temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="温度（0 为贪心）")
-                    top_k = gr.Slider(0, 200, value=0, step=1, label="top-k（0 不限）")
-                    top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label="top-p")
-                    n = gr.Slider(1, MAX_WEB_POEMS, value=3, step=1, label="首数")
-                    seed = gr.Number(value=1, precision=0, label="种子")
-            button = gr.Button("写诗", variant="primary", elem_id="write")
-            poems = gr.HTML(elem_id="poems")
-            plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"],
-                               elem_id="plain")
-            inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style]
-            gr.Examples(EXAMPLES, inputs=inputs)
-            with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
-                with gr.Row():
-                    alt_id = gr.Textbox(label="编号（默认第一首）", max_length=4000, elem_id="alt-id")
-                    alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=8, label="第几句")
-                    alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=7, label="第几字")
-                alt_button = gr.Button("看候选", elem_id="alternatives")
-                alt_json = gr.JSON(label="候选与概率", visible=False)
-                alt_choice = gr.Radio([], label="候选字（模型概率）", elem_id="alt-choices")
-                pick = gr.Button("用此字重写后文", elem_id="rewrite")
-                rewritten = gr.HTML(elem_id="rewritten")
-            # Many at once: concurrent requests are merged into one batched decoding pass.
-            button.click(write, inputs, [poems, plain, alt_id], api_name="write", concurrency_limit=16,
-                         time_limit=60)
-            alt_button.click(alternatives, [alt_id, alt_line, alt_pos], [alt_json, alt_choice],
-                             api_name="alternatives", time_limit=30)
-            pick.click(rewrite, [alt_id, alt_line, alt_pos, alt_choice], [rewritten, plain, alt_id],
-                       api_visibility="private", time_limit=30)
+            write_tab(handlers)
         with gr.Tab("格律检查"):
             text = gr.Textbox(label="诗", lines=6, max_length=2000,
                               placeholder="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
             check_button = gr.Button("检查", elem_id="check")
             report = gr.HTML()
-            check_button.click(check, text, report, api_name="check", time_limit=10)
+            check_button.click(handlers.check, text, report, api_name="check", time_limit=10)
         with gr.Tab("按编号重写"):
             poem_id = gr.Textbox(label="编号", max_length=4000)
             again = gr.Button("重写", elem_id="regenerate")
             again_out = gr.HTML()
-            again.click(regenerate, poem_id, again_out, api_name="regenerate", time_limit=60)
+            again.click(handlers.regenerate, poem_id, again_out, api_name="regenerate", time_limit=60)
         with gr.Tab("模型"):
-            if card is not None and card.is_file():
-                gr.Markdown(card.read_text(encoding="utf-8").replace("![loss curve](loss.png)", ""))
-            if loss_png is not None and loss_png.is_file():
-                gr.Image(str(loss_png), label="损失曲线", interactive=False)
+            model_tab(poet.model_dir)
     app.queue(max_size=64, default_concurrency_limit=2)
     return app
+
+
+def write_tab(handlers: Handlers) -> None:
+    with gr.Row():
+        form = gr.Dropdown(FORM_CHOICES, value="七绝", label="诗体")
+        tones = gr.Radio(TONE_CHOICES, value="strict", label="格律")
+        rhyme = gr.Dropdown(handlers.groups, value="自动", label="韵部（平水韵）")
+        script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体")
+        style = gr.Radio(STYLE_CHOICES, value="唐", label="风格")
+    with gr.Row():
+        start = gr.Textbox(label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
+        acrostic = gr.Textbox(label="藏头", max_length=8, placeholder="如：春夏秋冬")
+        theme = gr.Textbox(label="主题", max_length=MAX_TEXT, placeholder="如：思念故乡")
+    with gr.Accordion("采样", open=False):
+        with gr.Row():
+            temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="温度（0 为贪心）")
+            top_k = gr.Slider(0, 200, value=0, step=1, label="top-k（0 不限）")
+            top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label="top-p")
+            n = gr.Slider(1, MAX_WEB_POEMS, value=3, step=1, label="首数")
+            seed = gr.Number(value=1, precision=0, label="种子")
+    button = gr.Button("写诗", variant="primary", elem_id="write")
+    poems = gr.HTML(elem_id="poems")
+    plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="plain")
+    inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style]
+    gr.Examples(EXAMPLES, inputs=inputs)
+    with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
+        with gr.Row():
+            alt_id = gr.Textbox(label="编号（默认第一首）", max_length=4000, elem_id="alt-id")
+            alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=8, label="第几句")
+            alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=7, label="第几字")
+        alt_button = gr.Button("看候选", elem_id="alternatives")
+        alt_json = gr.JSON(label="候选与概率", visible=False)
+        alt_choice = gr.Radio([], label="候选字（模型概率）", elem_id="alt-choices")
+        pick = gr.Button("用此字重写后文", elem_id="rewrite")
+        rewritten = gr.HTML(elem_id="rewritten")
+    # Many at once: concurrent requests are merged into one batched decoding pass.
+    button.click(handlers.write, inputs, [poems, plain, alt_id], api_name="write", concurrency_limit=16,
+                 time_limit=60)
+    alt_button.click(handlers.alternatives, [alt_id, alt_line, alt_pos], [alt_json, alt_choice],
+                     api_name="alternatives", time_limit=30)
+    pick.click(handlers.rewrite, [alt_id, alt_line, alt_pos, alt_choice], [rewritten, plain, alt_id],
+               api_visibility="private", time_limit=30)
+
+
+def model_tab(model_dir: Path | None) -> None:
+    card = (model_dir / "README.md") if model_dir else None
+    loss_png = (model_dir / "loss.png") if model_dir else None
+    if card is not None and card.is_file():
+        gr.Markdown(card.read_text(encoding="utf-8").replace("![loss curve](loss.png)", ""))
+    if loss_png is not None and loss_png.is_file():
+        gr.Image(str(loss_png), label="损失曲线", interactive=False)
 
 
 def launch(poet: Poet | LoadingPoet, host: str = "127.0.0.1", port: int | None = None, **kwargs) -> gr.Blocks:

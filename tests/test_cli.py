@@ -94,3 +94,16 @@ def test_onednn_is_on_before_tensorflow_loads():
     env["TF_ENABLE_ONEDNN_OPTS"] = "0"  # the user's own choice wins
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert "oneDNN custom operations are on" not in done.stderr
+
+
+def test_check_needs_no_model_and_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from poetgen.cli import main; "
+            "main(['check', '白日依山尽，黄河入海流。欲穷千里目，更上一层楼。']); "
+            "print('tensorflow loaded' if 'tensorflow' in sys.modules else 'no tensorflow')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "POETGEN_MODEL": "/nonexistent"})
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert "合律" in out.stdout and out.stdout.strip().endswith("no tensorflow")

@@ -157,3 +157,23 @@ def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
     for k, r in ((0, 0), (7, 3), (15, 9)):  # spot checks against the poem written alone
         alone = tiny_poet.write(form="五绝", n=1, seed=100 * k + r, script="simplified", tones="strict")
         assert results[k][r] == alone[0].text
+
+
+def test_page_handlers_work_without_a_server(tiny_poet):
+    """The handlers are plain methods: called directly, they check raw input and answer."""
+    import gradio as gr
+
+    from poetgen.web import Handlers
+
+    handlers = Handlers(tiny_poet)
+    args = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 2, 3, "simplified", "唐"]
+    *drafts, (html, text, first_id) = list(handlers.write(*args))
+    assert html.count('class="poem"') == 2 and len(text.split("\n\n")) == 2
+    assert all(len(line) == 6 for poem in text.split("\n\n") for line in poem.split("\n"))  # 5 + mark
+    assert poem_texts(handlers.regenerate(first_id)) == poem_texts(html)[:1]  # the id's poem, again
+    assert "合律" in handlers.check("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+    for index, value, word in ((0, "十四行", "诗体"), (12, "元", "风格"), (9, 0, "首数"), (6, float("nan"), "温度")):
+        bad = list(args)
+        bad[index] = value
+        with pytest.raises(gr.Error, match=word):
+            list(handlers.write(*bad))
