@@ -6,13 +6,12 @@ facade over the pieces that do the work: request checking (request.py), the them
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from .constraints import Vocabulary
-from .corpus import FORMS, read_split_text, split_path
+from .corpus import FORMS, corpus_texts, read_split_text, split_path
 from .defaults import MAX_POEMS, default_corpus_dir, default_model_dir
 from .editor import Editor
 from .errors import GenerationError
@@ -63,8 +62,8 @@ class Poet:
         """The corpus's texts, for the no-copy rule (none when no corpus is at hand)."""
         if self.corpus_dir is None:
             return []
-        return [json.loads(row)["text"] for split in ("train", "valid") if split_path(self.corpus_dir, split)
-                for row in read_split_text(self.corpus_dir, split).splitlines()]
+        return [text for split in ("train", "valid") if split_path(self.corpus_dir, split)
+                for text in corpus_texts(read_split_text(self.corpus_dir, split))]
 
     def write(self, n: int = 1, seed: int | None = None, rerank: bool = False, **params) -> list[Poem]:
         """Write n poems in one batched, compiled pass. Same arguments and seed, same poems.

