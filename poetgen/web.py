@@ -40,11 +40,15 @@ EXAMPLES = [
     ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 1.0, 0, 1.0, 4, 11, "traditional", "唐"],
 ]
 CSS = """
-.poem { font-size: 1.4em; line-height: 1.9; margin: 0.6em 0 1.2em; font-family: 'Noto Serif CJK SC', serif; }
+.poem-card { background: #fbf8f1; border: 1px solid #e7dcc4; border-radius: 10px; padding: 1.1em 1.4em;
+  margin: 0.9em 0; box-shadow: 0 1px 4px rgba(60, 40, 10, 0.07); max-width: 40em; }
+.poem { font-size: 1.75rem; line-height: 2; letter-spacing: 0.12em; color: #2a2520; margin: 0.2em 0 0.5em;
+  font-family: "Noto Serif CJK SC", "Noto Serif SC", "Source Han Serif SC", "Songti SC", "STSong", "SimSun",
+  "Noto Serif CJK TC", serif; }
 .poem .bad { color: #c0392b; text-decoration: underline wavy; }
 .poem .rhyme { color: #1f6fb2; font-weight: bold; }
-.meta { color: #666; font-size: 0.85em; word-break: break-all; }
-@media (max-width: 600px) { .poem { font-size: 1.15em; } }
+.meta { color: #7a7062; font-size: 0.85em; word-break: break-all; }
+@media (max-width: 600px) { .poem { font-size: 1.45rem; letter-spacing: 0.05em; } .poem-card { padding: 0.8em; } }
 """
 
 
@@ -91,14 +95,14 @@ def render_poem(poem: Poem) -> str:
             cells.append(f'<span class="{cls}">{html.escape(ch)}</span>' if cls else html.escape(ch))
         out.append("".join(cells) + html.escape(shown[-1:]))
     verdict = html.escape(report.get("verdict", ""))
-    return (f'<div class="poem">{"<br>".join(out)}</div>'
+    return (f'<div class="poem-card"><div class="poem">{"<br>".join(out)}</div>'
             f'<div class="meta">{html.escape(poem.form)} · 评分 {poem.score:.3f} · {verdict}<br>'
-            f'编号：<code>{html.escape(poem.id)}</code></div>')
+            f'编号：<code>{html.escape(poem.id)}</code></div></div>')
 
 
 def render_draft(text: str) -> str:
     """A poem being written, before its check."""
-    return f'<div class="poem">{html.escape(text)}</div>'
+    return f'<div class="poem-card"><div class="poem">{html.escape(text)}</div></div>'
 
 
 def render_alternatives(choices: list[tuple[str, float]]) -> list[str]:
@@ -326,7 +330,7 @@ def launch(poet: Poet | LoadingPoet, host: str = "127.0.0.1", port: int | None =
     blocked = [str(repo / "models"), str(repo / "corpus"), str(repo / "poetgen"), str(repo / "app.py")]
     allowed = [str(poet.model_dir / "loss.png")] if poet.model_dir else []
     app.launch(server_name=host, server_port=port, share=False, blocked_paths=blocked, allowed_paths=allowed,
-               max_file_size="1mb", footer_links=[], **kwargs)
+               max_file_size="1mb", footer_links=[], css=CSS, **kwargs)
     return app
 
 

@@ -40,6 +40,15 @@ def test_write_a_poem_then_change_a_character(browser, server, tmp_path):
     assert [line[0] for line in first] == list("春夏秋冬")  # the default form is 七绝
     assert all(len(line) == 8 and line[-1] in "，。" for line in first)
     assert page.locator("#poems .poem").count() == 3  # three poems by default
+    # The page's own stylesheet is in force (Gradio 6 takes it in launch): large poem type,
+    # rhyme characters in the rhyme colour.
+    poem_size, body_size = page.evaluate("""() => [document.querySelector('#poems .poem'), document.body]
+        .map(e => parseFloat(getComputedStyle(e).fontSize))""")
+    assert poem_size >= 1.5 * body_size
+    rhyme_colour = page.evaluate("() => getComputedStyle(document.querySelector('#poems .poem .rhyme')).color")
+    assert rhyme_colour == "rgb(31, 111, 178)"
+    if os.environ.get("POETGEN_KEEP_SCREENSHOTS"):
+        page.screenshot(path=os.environ["POETGEN_KEEP_SCREENSHOTS"] + "/poems.png", full_page=True)
 
     page.locator("#alternatives").click()
     choices = page.locator("#alt-choices label")
