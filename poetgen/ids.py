@@ -1,28 +1,120 @@
 """Poem ids: the model, the seed, the poem's index in its batch and the request, so that the
-same poem can be written again exactly."""
+same poem can be written again exactly.
+
+An id is `pg4_` and the base64url of a few bytes: 3 of the model's hash, the seed and the index
+as varints, then only the parameters that differ from WriteParams's defaults, each a byte
+(field index × 8 + kind) and its value: a choice from a known list as its index, a string in
+GB18030 (two bytes a common Han character), a number as a varint or in thousandths. A typical
+id is 30 to 45 characters. Ids of the earlier JSON format (`pg3_`) still decode."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+from dataclasses import fields
 
+from .corpus import FORMS
 from .defaults import MAX_POEMS
 from .errors import GenerationError
-from .params import WriteParams
+from .params import FREE, WriteParams
 
-# The id's version: bumped whenever the same model, seed and parameters would give another poem
-# (pg2: sampling by one uniform number per row; pg3: the input table's arithmetic and the
-# theme's precomputed neighbours, which may round a draw the other way; both 2026-11-23).
-ID_PREFIX = "pg3_"
+ID_PREFIX = "pg4_"
+JSON_PREFIX = "pg3_"  # the earlier format: base64 of JSON, same sampler
 OLD_ID_PREFIXES = ("pg1_", "pg2_")
 MAX_ID = 4000
+FIELDS = [f.name for f in fields(WriteParams)]
+DEFAULTS = WriteParams().to_id()
+# Values of the fields with few choices: an id stores the index.
+CHOICES = {
+    "form": (None, *FORMS, FREE, ""), "script": ("traditional", "simplified"),
+    "tones": (None, "off", "rhyme", "strict"), "style": ("唐", "宋", "唐诗", "宋诗", "tang", "song"),
+    "opening": (None, "<五绝>", "<七绝>", "<五律>", "<七律>", "<其他>"),
+}
+NONE, CHOICE, TEXT, WHOLE, THOUSANDTHS, FALSE, TRUE, FLOAT = range(8)
+
+
+def _varint(n: int) -> bytes:
+    n = n * 2 if n >= 0 else -n * 2 - 1  # zigzag: small negatives stay short
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        byte = data[at]
+        n |= (byte & 0x7F) << shift
+        at, shift = at + 1, shift + 7
+        if not byte & 0x80:
+            return (n // 2 if n % 2 == 0 else -(n + 1) // 2), at
+
+
+def _value(name: str, value) -> bytes:
+    """One parameter: its kind and its value's bytes."""
+    if name in CHOICES and value in CHOICES[name]:
+        return bytes([CHOICE]) + _varint(CHOICES[name].index(value))
+    if value is None:
+        return bytes([NONE])
+    if isinstance(value, bool):
+        return bytes([TRUE if value else FALSE])
+    if isinstance(value, int):
+        return bytes([WHOLE]) + _varint(value)
+    if isinstance(value, float):
+        if round(value * 1000) / 1000 == value:
+            return bytes([THOUSANDTHS]) + _varint(round(value * 1000))
+        raw = repr(value).encode("ascii")
+        return bytes([FLOAT]) + _varint(len(raw)) + raw
+    raw = str(value).encode("gb18030")
+    return bytes([TEXT]) + _varint(len(raw)) + raw
+
+
+def model_tag(model_hash: str) -> bytes:
+    """3 bytes naming the model: the start of its weights' sha256 (of the name, for a model
+    never saved)."""
+    try:
+        return bytes.fromhex(model_hash[:6])
+    except ValueError:
+        return hashlib.sha256(model_hash.encode()).digest()[:3]
 
 
 def make_id(model_hash: str, params: WriteParams, seed: int, index: int) -> str:
-    payload = {"m": model_hash, "s": seed, "i": index, "p": params.to_id()}
-    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
-    return ID_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    body = bytearray(model_tag(model_hash))
+    body += _varint(seed) + _varint(index)
+    for name, value in params.to_id().items():
+        if name not in DEFAULTS or value != DEFAULTS[name] or type(value) is not type(DEFAULTS[name]):
+            kind_and_value = _value(name, value)
+            body += bytes([FIELDS.index(name) * 8 + kind_and_value[0]]) + kind_and_value[1:]
+    return ID_PREFIX + base64.urlsafe_b64encode(bytes(body)).decode().rstrip("=")
+
+
+def _read_params(data: bytes, at: int) -> dict:
+    params = dict(DEFAULTS)
+    while at < len(data):
+        field, kind = divmod(data[at], 8)
+        name, at = FIELDS[field], at + 1
+        if kind == CHOICE:
+            index, at = _read_varint(data, at)
+            params[name] = CHOICES[name][index]
+        elif kind in (NONE, FALSE, TRUE):
+            params[name] = {NONE: None, FALSE: False, TRUE: True}[kind]
+        elif kind in (WHOLE, THOUSANDTHS):
+            number, at = _read_varint(data, at)
+            params[name] = number if kind == WHOLE else number / 1000
+        elif kind in (TEXT, FLOAT):
+            size, at = _read_varint(data, at)
+            raw, at = data[at:at + size], at + size
+            if at > len(data):
+                raise ValueError("truncated")
+            params[name] = raw.decode("gb18030") if kind == TEXT else float(raw.decode("ascii"))
+        else:
+            raise ValueError("unknown kind")
+    return params
 
 
 def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
@@ -30,16 +122,23 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
     if isinstance(poem_id, str) and poem_id.startswith(OLD_ID_PREFIXES):
         raise GenerationError(f"the id was made by an earlier poetgen ({poem_id[:3]}) that sampled "
                               f"differently: this version cannot rebuild that poem exactly")
-    if not isinstance(poem_id, str) or not poem_id.startswith(ID_PREFIX) or len(poem_id) > MAX_ID:
+    if not isinstance(poem_id, str) or not poem_id.startswith((ID_PREFIX, JSON_PREFIX)) or len(poem_id) > MAX_ID:
         raise GenerationError(f"not a poetgen poem id (they start with {ID_PREFIX!r})")
     body = poem_id[len(ID_PREFIX):]
     try:
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        model, seed, index, params = payload["m"], payload["s"], payload["i"], payload["p"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
+        data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        if poem_id.startswith(JSON_PREFIX):
+            payload = json.loads(data)
+            model, seed, index, params = model_tag(payload["m"]), payload["s"], payload["i"], payload["p"]
+        else:
+            model, (seed, at) = data[:3], _read_varint(data, 3)
+            index, at = _read_varint(data, at)
+            params = _read_params(data, at)
+    except (binascii.Error, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError):
         raise GenerationError("the poem id is damaged: it does not decode") from None
-    if model != model_hash:
-        raise GenerationError(f"the poem id was made by model {model}, this is model {model_hash}")
+    if model != model_tag(model_hash):
+        raise GenerationError(f"the poem id was made by another model (this is model {model_hash}): "
+                              "it rebuilds its poem only with the model that wrote it")
     if not isinstance(index, int) or not 0 <= index < 3 * MAX_POEMS:
         raise GenerationError("the poem id is damaged: its parameters are incomplete")
     return WriteParams.from_id(params), seed, index

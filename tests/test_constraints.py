@@ -103,7 +103,7 @@ def test_ids_rebuild_the_poem(tiny_poet, tiny_model_dir):
         with pytest.raises(GenerationError, match="earlier poetgen"):
             tiny_poet.regenerate(old + poems[0].id[4:])
     other = Poet(tiny_poet.model, tiny_poet.tokenizer)  # an unsaved model has another hash
-    with pytest.raises(GenerationError, match="made by model"):
+    with pytest.raises(GenerationError, match="made by another model"):
         other.regenerate(poems[0].id)
 
 

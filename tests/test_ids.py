@@ -1,0 +1,67 @@
+"""Poem ids: short, exact, and the earlier JSON ids still read."""
+
+import base64
+import json
+
+import pytest
+
+from poetgen.errors import GenerationError
+from poetgen.ids import decode_id, make_id
+from poetgen.params import WriteParams
+from poetgen.web import EXAMPLES
+
+MODEL = "8d2f6280290e"
+
+
+def page_example_params(row) -> WriteParams:
+    form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style = row
+    return WriteParams(form=form, start=start, acrostic=acrostic, theme=theme, rhyme=None if rhyme == "自动" else rhyme,
+                       tones=tones, temperature=temperature, top_k=top_k, top_p=top_p, script=script, style=style)
+
+
+@pytest.mark.parametrize("row", EXAMPLES)
+def test_the_page_examples_have_ids_of_at_most_48_characters(row):
+    params = page_example_params(row)
+    poem_id = make_id(MODEL, params, row[10], row[9] - 1)
+    assert len(poem_id) <= 48, poem_id
+    assert decode_id(poem_id, MODEL) == (params, row[10], row[9] - 1)
+
+
+@pytest.mark.parametrize("params", [
+    WriteParams(),
+    WriteParams(form="七律", theme="思念故乡的明月", rhyme="陽", temperature=0.7, top_p=0.9, style="宋"),
+    WriteParams(start="明月，", form=None, max_tokens=60, no_copy=False, max_repeat=0, opening="<其他>"),
+    WriteParams(temperature=1, top_p=0.123456789, tones="off", pattern="仄起首句不入韵", tail="𠀋山"),
+    WriteParams(top_k=-3, temperature=0.0, script="simplified", acrostic="春夏秋冬"),
+])
+def test_every_kind_of_value_comes_back_exactly(params):
+    for seed, index in ((0, 0), (2**31 - 2, 767)):
+        back, s, i = decode_id(make_id(MODEL, params, seed, index), MODEL)
+        assert (back, s, i) == (params, seed, index)
+        assert [type(getattr(back, f)) for f in back.__dataclass_fields__] == [
+            type(getattr(params, f)) for f in params.__dataclass_fields__]
+
+
+def test_an_id_of_the_earlier_json_format_still_decodes():
+    params = WriteParams(form="七绝", acrostic="春夏秋冬")
+    payload = {"m": MODEL, "s": 5, "i": 1, "p": {k: v for k, v in params.to_id().items() if k != "style"}}
+    old = "pg3_" + base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode()).decode().rstrip("=")
+    assert decode_id(old, MODEL) == (params, 5, 1)  # an id from before styles reads as 唐
+
+
+@pytest.mark.parametrize("poem_id,message", [
+    ("pg4_", "damaged"), ("pg4_AAAAAAAA", "another model"), ("pg4_!!!", "damaged"), ("pg4_AAAA", "damaged"),
+    ("hello", "not a poetgen poem id"), ("pg2_xyz", "earlier poetgen"), (None, "not a poetgen poem id"),
+])
+def test_bad_ids_are_named(poem_id, message):
+    with pytest.raises(GenerationError, match=message):
+        decode_id(poem_id, MODEL)
+
+
+def test_a_truncated_id_is_damaged_not_a_crash():
+    poem_id = make_id(MODEL, WriteParams(theme="思念故乡的明月"), 1, 0)
+    for cut in range(5, len(poem_id)):
+        try:
+            decode_id(poem_id[:cut], MODEL)
+        except GenerationError:
+            pass
