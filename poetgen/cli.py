@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .config import ModelConfig, TrainConfig, defaults
 from .errors import PoetgenError
+from .params import WriteParams
 
 DEFAULT_RUNS = Path.home() / ".cache" / "poetgen" / "runs"
 
@@ -66,7 +67,7 @@ def _generate(args: argparse.Namespace) -> None:
                            script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
                            rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
                            no_copy=not args.allow_copy, max_repeat=args.max_repeat, rerank=args.rerank,
-                           style=args.style)
+                           style=args.style, max_tokens=args.max_tokens)
     if args.json:
         print(json.dumps([p.to_dict() for p in poems], ensure_ascii=False, indent=2))
         return
@@ -140,7 +141,10 @@ def _number(kind):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="poetgen", description="A Keras LSTM that writes Chinese classical poems.")
+    parser.add_argument("--version", action="version", version=f"poetgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("prepare", help="turn the chinese-poetry dataset into a clean corpus")
@@ -225,28 +229,33 @@ def add_train_parser(sub) -> None:
 
 
 def add_generate_parser(sub) -> None:
-    """`poetgen generate`: the options of WriteParams, and how many poems."""
+    """`poetgen generate`: the options of WriteParams (defaults from there), and how many poems."""
+    w = defaults(WriteParams)
     p = sub.add_parser("generate", help="write poems")
     p.add_argument("--model", help="model directory (default: the shipped model)")
-    p.add_argument("--start", default="", help="opening text to continue (简 or 繁)")
-    p.add_argument("--form", default=None, help="五绝, 七绝, 五律, 七律 or free (default)")
-    p.add_argument("--style", default="唐", help="唐 (default) or 宋: in the manner of the Tang or the Song poets")
-    p.add_argument("--acrostic", default="", help="藏头: characters that open the lines, one per line")
-    p.add_argument("--tail", default="", help="藏尾: characters that end the lines")
-    p.add_argument("--theme", default="", help="free text; its jieba keywords shape the poem")
-    p.add_argument("--rhyme", default=None, help="平水韵 group, e.g. 東 or 阳 (default: the model chooses)")
-    p.add_argument("--tones", choices=["off", "rhyme", "strict"], default=None,
+    p.add_argument("--start", default=w["start"], help="opening text to continue (简 or 繁)")
+    p.add_argument("--form", default=w["form"],
+                   help="五绝, 七绝, 五律, 七律, or free (default: a regulated form the start text fits)")
+    p.add_argument("--style", default=w["style"], help="唐 (default) or 宋: the manner of the Tang or the Song poets")
+    p.add_argument("--acrostic", default=w["acrostic"], help="藏头: characters that open the lines, one per line")
+    p.add_argument("--tail", default=w["tail"], help="藏尾: characters that end the lines")
+    p.add_argument("--theme", default=w["theme"], help="free text; its jieba keywords shape the poem")
+    p.add_argument("--rhyme", default=w["rhyme"], help="平水韵 group, e.g. 東 or 阳 (default: the model chooses)")
+    p.add_argument("--tones", choices=["off", "rhyme", "strict"], default=w["tones"],
                    help="default: strict for a regulated form, off for free")
-    p.add_argument("--pattern", default=None, help="e.g. 仄起首句不入韵 (default: chosen per poem)")
-    p.add_argument("--temperature", type=_number(float), default=0.8, help="0 = greedy")
-    p.add_argument("--top-k", type=_number(int), default=0)
-    p.add_argument("--top-p", type=_number(float), default=1.0)
-    p.add_argument("--max-repeat", type=_number(int), default=2, help="times a character may recur (0 = off)")
+    p.add_argument("--pattern", default=w["pattern"], help="e.g. 仄起首句不入韵 (default: chosen per poem)")
+    p.add_argument("--temperature", type=_number(float), default=w["temperature"], help="0 = greedy")
+    p.add_argument("--top-k", type=_number(int), default=w["top_k"], help="0 = off")
+    p.add_argument("--top-p", type=_number(float), default=w["top_p"], help="1 = off")
+    p.add_argument("--max-repeat", type=_number(int), default=w["max_repeat"],
+                   help="times a character may recur (0 = off)")
+    p.add_argument("--max-tokens", type=_number(int), default=w["max_tokens"], help="length cap of free verse")
     p.add_argument("--allow-copy", action="store_true", help="allow lines found verbatim in the corpus")
     p.add_argument("--rerank", action="store_true", help="sample 3n, keep the n most likely")
     p.add_argument("-n", type=_number(int), default=1, help="number of poems")
     p.add_argument("--seed", type=_number(int), default=None)
-    p.add_argument("--script", choices=["traditional", "simplified"], default="traditional")
+    p.add_argument("--script", choices=["simplified", "traditional"], default=w["script"],
+                   help=f"of the poems shown (default: {w['script']})")
     p.add_argument("--id", default=None, help="rebuild the poem with this id")
     p.add_argument("--json", action="store_true", help="print a JSON list of poems")
     p.set_defaults(func=_generate)

@@ -11,7 +11,7 @@ from .constraints import free_lead
 from .corpus import FORMS
 from .errors import GenerationError
 from .ids import decode_id
-from .params import WriteParams
+from .params import FREE, WriteParams
 from .prosody import PING, patterns
 from .rules import Rhyme
 from .sampler import select_rows
@@ -31,6 +31,8 @@ class Located:
     logprobs: np.ndarray
     col: int
     state: dict | None  # the decoding state at the column, where one was kept
+    form: str  # as written (the request may have left it to the start text)
+    tones: str
 
 
 class Editor:
@@ -52,7 +54,8 @@ class Editor:
             pieces.append((piece, piece_lp))
         tokens = np.concatenate([p for p, _ in pieces], axis=1)
         logprobs = np.concatenate([lp for _, lp in pieces], axis=1)
-        return self.writer.poems(params, seed, prepared, tokens, logprobs), tokens, logprobs, states
+        poems = self.writer.poems(params, seed, prepared, tokens, logprobs)
+        return poems, tokens, logprobs, states, prepared.request
 
     def locate(self, poem_id: str, line: int, position: int) -> Located:
         """The poem of an id and the token column of its (line, position), 0-based."""
@@ -60,7 +63,7 @@ class Editor:
         _, plan = self.writer.plan(params, index + 1, seed)
         split = plan.layout.get((line, position)) if plan.layout and isinstance(line, int) \
             and isinstance(position, int) else None
-        poems, tokens, logprobs, states = self.decode_chunks(params, seed, index, split)
+        poems, tokens, logprobs, states, request = self.decode_chunks(params, seed, index, split)
         poem, row = poems[index], tokens[index]
         for name, value, top in (("line", line, len(poem.lines)),
                                  ("position", position, len(poem.lines[line]) if 0 <= line < len(poem.lines)
@@ -77,7 +80,7 @@ class Editor:
             raise GenerationError(f"line {line + 1}, character {position + 1} is fixed by the {fixed_by}")
         saved = [s for s in states if s["t"] <= col and (not split or s["t"] == col)]
         state = select_rows(saved[-1], slice(index, index + 1)) if saved else None
-        return Located(poem, params, seed, row, logprobs[index], col, state)
+        return Located(poem, params, seed, row, logprobs[index], col, state, request.form, request.tones)
 
     def allowed(self, poem: Poem, tones: str, line: int, position: int) -> np.ndarray:
         """Characters that keep what the request asked for at that position: the tone of the
@@ -109,7 +112,7 @@ class Editor:
             logits = np.asarray(self.model(inputs, training=False))[0, -1].astype(np.float64)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
-        probs[~self.allowed(at.poem, at.params.tone_level, line, position)] = 0
+        probs[~self.allowed(at.poem, at.tones, line, position)] = 0
         best = [int(t) for t in np.argsort(-probs)[:k] if probs[t] > 0]
         return [(self.writer.script.display(self.tokenizer.tokens[t], at.params.script), float(probs[t]))
                 for t in best]
@@ -123,7 +126,7 @@ class Editor:
         [token] = self.writer.requests.ids(char.strip(), "replacement character", punctuation=False) or [None]
         if token is None:
             raise GenerationError(f"give exactly one replacement character, got {char!r}")
-        if not self.allowed(at.poem, at.params.tone_level, line, position)[token]:
+        if not self.allowed(at.poem, at.tones, line, position)[token]:
             raise GenerationError(f"{char} breaks the poem's 格律 at line {line + 1}, character {position + 1}")
         params = self.rewritten_params(at, token)
         # A fresh draw for the rest (the same seed would mostly repeat the old ending), still
@@ -155,10 +158,12 @@ class Editor:
         """The original request, with the kept text and the new character as its start."""
         prefix = self.tokenizer.decode(at.row[:at.col]) + self.tokenizer.tokens[token]
         params = at.params.with_(start=prefix)
-        if params.is_free and not (params.acrostic or params.tail):
+        if at.form == FREE:
             # Free form: keep the model's choice of form, the token after the forced lead.
             lead = free_lead(self.tokenizer, self.writer.requests.collection(params.style))
             params = params.with_(opening=self.tokenizer.tokens[at.row[len(lead)]])
+        else:  # the form as written: a longer start text could fit another
+            params = params.with_(form=at.form)
         if at.poem.check.get("pattern") and params.tones != "off":
             params = params.with_(pattern=at.poem.check["pattern"])
         return params

@@ -14,11 +14,12 @@ DEFAULT_STYLE = "唐"
 @dataclass(frozen=True)
 class WriteParams:
     start: str = ""  # opening text to continue (简 or 繁)
-    form: str | None = None  # 五绝, 七绝, 五律, 七律 or free (None: free, or from the acrostic's length)
+    form: str | None = None  # 五绝, 七绝, 五律, 七律 or free (None: a regulated form, from the acrostic's
+    # length or one the start text fits, chosen by the seed)
     temperature: float = 0.8  # 0: greedy
     top_k: int = 0  # 0: no cut
     top_p: float = 1.0  # 1: no cut
-    script: str = "traditional"  # of the poems shown
+    script: str = "simplified"  # of the poems shown: simplified (what most readers read) or traditional
     max_tokens: int = 120  # length cap of a free poem
     acrostic: str = ""  # 藏头: a character opening each line
     tail: str = ""  # 藏尾: a character ending each line
@@ -44,11 +45,7 @@ class WriteParams:
 
     @property
     def is_free(self) -> bool:
-        return self.form in (None, "", FREE)
-
-    @property
-    def tone_level(self) -> str:
-        return self.tones or ("off" if self.is_free else "strict")
+        return self.form == FREE or self.opening is not None
 
     def to_id(self) -> dict:
         """The parameters as a poem id records them ('opening' only when set)."""

@@ -285,4 +285,7 @@ def check_text(text, table: RhymeTable | None = None) -> Report:
         cleaned = cleaned.rstrip("，") + ("" if cleaned.endswith("。") else "。")
     if not re.fullmatch(r"([^，。]+[，。])+", cleaned):
         raise GenerationError("the text is not a poem of lines ending in ， or 。")
-    return check(cleaned, table or rhyme_table())
+    # Read in traditional characters, as the 平水韵 table is: a simplified character can stand
+    # for several (种 for 種, 听 for 聽) and would otherwise be read as itself, a rarer
+    # character with another tone. OpenCC reads by phrase; traditional text is left as it is.
+    return check(_opencc("s2t").convert(cleaned), table or rhyme_table())

@@ -9,7 +9,9 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from .corpus import FORMS, SONG, TANG
+import numpy as np
+
+from .corpus import FORMS, SHAPE_OF_FORM, SONG, TANG
 from .defaults import MAX_FREE_TOKENS, MAX_TEXT
 from .errors import GenerationError
 from .params import FREE, WriteParams
@@ -131,18 +133,37 @@ class RequestMaker:
             raise GenerationError(f"no keyword of the theme {theme!r} is written with characters the model knows")
         return out
 
-    def form_of(self, p: WriteParams, heads: list, tails: list) -> str:
-        if not p.is_free:
+    def form_of(self, p: WriteParams, heads: list, tails: list, start: list[int], seed: int) -> str:
+        """The form asked for; with none, the acrostic's (4 lines: 七绝, 8: 七律), else a
+        regulated form that the start text fits, chosen by the seed. Free form only when asked."""
+        if p.form == FREE or p.opening is not None:
+            if heads or tails:
+                raise GenerationError("藏头/藏尾 need a form")
+            return FREE
+        if p.form not in (None, ""):
             if p.form not in FORMS:
                 raise GenerationError(f"unknown form {p.form!r}: choose one of {', '.join(FORMS)} or free")
             return p.form
-        if not (heads or tails):
+        if heads or tails:
+            form = ACROSTIC_FORMS.get(len(heads or tails))
+            if form is None:
+                raise GenerationError(f"an acrostic of {len(heads or tails)} characters fits no form: give 4 "
+                                      f"(七绝, or form=五绝) or 8 (七律, or form=五律)")
+            return form
+        return self.form_for_start(start, seed)
+
+    def form_for_start(self, start: list[int], seed: int) -> str:
+        """A regulated form the start text fits: its first line's length where it has a mark
+        (5 or 7; another length reads as free verse), and room for all its characters."""
+        tok = self.tokenizer
+        marks = [i for i, t in enumerate(start) if t in (tok.comma, tok.period)]
+        chars = sum(1 for t in start if t >= tok.first_char)
+        fitting = [f for f in FORMS if SHAPE_OF_FORM[f][0] * SHAPE_OF_FORM[f][1] >= chars]
+        if marks:
+            fitting = [f for f in fitting if SHAPE_OF_FORM[f][0] == marks[0]]
+        if not fitting:
             return FREE
-        form = ACROSTIC_FORMS.get(len(heads or tails))
-        if form is None:
-            raise GenerationError(f"an acrostic of {len(heads or tails)} characters fits no form: give 4 "
-                                  f"(七绝, or form=五绝) or 8 (七律, or form=五律)")
-        return form
+        return fitting[int(np.random.default_rng([seed, 7]).integers(len(fitting)))]
 
     def prepare(self, p: WriteParams, seed: int) -> Prepared:
         check_sampling(p.temperature, p.top_k, p.top_p)
@@ -152,7 +173,8 @@ class RequestMaker:
         whole(p.max_repeat, "max_repeat", 0, 56, " (off)")
         heads = self.ids(p.acrostic or "", "acrostic", punctuation=False)
         tails = self.ids(p.tail or "", "tail acrostic", punctuation=False)
-        form = self.form_of(p, heads, tails)
+        start = self.ids(p.start or "", "start text", punctuation=True)
+        form = self.form_of(p, heads, tails, start, seed)
         tones = p.tones if p.tones is not None else ("off" if form == FREE else "strict")
         if tones not in TONE_LEVELS:
             raise GenerationError(f"tones must be one of {TONE_LEVELS}, got {tones!r}")
@@ -168,9 +190,9 @@ class RequestMaker:
         if not isinstance(p.no_copy, bool):
             raise GenerationError(f"no_copy must be true or false, got {p.no_copy!r}")
         collection = self.collection(p.style)
-        if p.opening is not None and (form != FREE or p.opening not in FORM_TOKENS):
+        if p.opening is not None and p.opening not in FORM_TOKENS:
             raise GenerationError(f"opening must be one of {FORM_TOKENS} for a free-form poem, got {p.opening!r}")
-        req = Request(form=form, start=tuple(self.ids(p.start or "", "start text", punctuation=True)),
+        req = Request(form=form, start=tuple(start),
                       heads=tuple(heads), tails=tuple(tails), rhyme=rhyme, tones=tones,
                       pattern=p.pattern or None, no_copy=p.no_copy and self.has_corpus,
                       max_repeat=p.max_repeat, max_len=p.max_tokens,

@@ -188,7 +188,7 @@ class Handlers:
         form = _choice(form, "诗体", FORM_CHOICES)
         tones = _choice(tones, "格律", TONE_CHOICES)
         kwargs = dict(
-            form=None if form == "自由" else form,
+            form="free" if form == "自由" else form,
             start=_text(start, "起句"), acrostic=_text(acrostic, "藏头", 8), theme=_text(theme, "主题"),
             rhyme=None if _choice(rhyme, "韵部", self.groups) == "自动" else rhyme,
             tones=tones if form != "自由" or tones == "off" else "off",

@@ -8,7 +8,7 @@ from poetgen.prosody import PING, ZE, patterns
 
 @pytest.fixture(scope="module")
 def poem(tiny_poet):
-    return tiny_poet.write(form="七绝", acrostic="春夏秋冬", n=1, seed=5)[0]
+    return tiny_poet.write(form="七绝", acrostic="春夏秋冬", n=1, seed=5, script="traditional")[0]
 
 
 def test_alternatives_keep_the_tone_and_are_ranked(tiny_poet, poem):
@@ -96,7 +96,7 @@ def test_a_rewrite_from_the_saved_state_is_the_poem_its_id_gives(tiny_poet, form
     monkeypatch.setattr(tiny_poet.decoder, "advance_many",
                         lambda reqs, stop: starts.append(reqs[0][2] and reqs[0][2]["t"]) or real(reqs, stop))
     for seed in range(4):
-        poem = tiny_poet.write(form=form, n=1, seed=seed, max_tokens=40)[0]
+        poem = tiny_poet.write(form=form, n=1, seed=seed, max_tokens=40, script="traditional")[0]
         for line, position in ((1, 2), (2, 1)):
             if line >= len(poem.lines) or position >= len(poem.lines[line]):
                 continue

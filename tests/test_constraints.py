@@ -17,7 +17,7 @@ def rhyme_chars(poem, form, lines_rhymed):
 
 @pytest.mark.parametrize("form", ["五绝", "七律"])
 def test_strict_tones_and_rhyme_hold_every_time(tiny_poet, form):
-    poems = tiny_poet.write(form=form, tones="strict", n=12, seed=5, temperature=1.3)
+    poems = tiny_poet.write(form=form, tones="strict", n=12, seed=5, script="traditional", temperature=1.3)
     for poem in poems:
         report = check("".join(poem.text.split("\n")))
         assert report.form == form
@@ -27,7 +27,8 @@ def test_strict_tones_and_rhyme_hold_every_time(tiny_poet, form):
 
 
 def test_rhyme_only_with_a_chosen_group(tiny_poet):
-    for poem in tiny_poet.write(form="七绝", tones="rhyme", rhyme="东", n=10, seed=2, temperature=1.3):
+    for poem in tiny_poet.write(form="七绝", tones="rhyme", rhyme="东", n=10, seed=2, temperature=1.3,
+                                script="traditional"):
         ends = [poem.lines[i][-1] for i in (0, 1, 3)]
         groups = [tiny_poet.table.ping_groups(ch) for ch in ends]
         assert all(tiny_poet.table.group_index("東") in g for g in groups), ends
@@ -35,12 +36,13 @@ def test_rhyme_only_with_a_chosen_group(tiny_poet):
 
 
 def test_acrostic_heads_and_tails(tiny_poet):
-    for poem in tiny_poet.write(acrostic="春夏秋冬", n=4, seed=1):
+    for poem in tiny_poet.write(acrostic="春夏秋冬", n=4, seed=1, script="traditional"):
         assert poem.form == "七绝"
         assert [line[0] for line in poem.lines] == list("春夏秋冬")
-    for poem in tiny_poet.write(form="五绝", tail="江風天樓", tones="off", n=4, seed=3):
+    for poem in tiny_poet.write(form="五绝", tail="江風天樓", tones="off", n=4, seed=3, script="traditional"):
         assert [line[-1] for line in poem.lines] == list("江風天樓")
-    eight = tiny_poet.write(acrostic="一二三四五六七八", form="五律", tones="rhyme", n=1, seed=1)[0]
+    eight = tiny_poet.write(acrostic="一二三四五六七八", form="五律", tones="rhyme", n=1, seed=1,
+                            script="traditional")[0]
     assert [line[0] for line in eight.lines] == list("一二三四五六七八")
 
 
@@ -55,7 +57,7 @@ def test_no_repeat_limit(tiny_poet):
 
 def test_no_copy_avoids_every_corpus_line(tiny_model_dir, tmp_path):
     free = Poet.load(tiny_model_dir, corpus_dir=tmp_path / "none")
-    greedy = free.write(form="五绝", temperature=0, tones="off", max_repeat=0, n=1, seed=1)[0]
+    greedy = free.write(form="五绝", temperature=0, tones="off", max_repeat=0, n=1, seed=1, script="traditional")[0]
     # A corpus that holds exactly the lines this model writes greedily
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -63,9 +65,10 @@ def test_no_copy_avoids_every_corpus_line(tiny_model_dir, tmp_path):
     (corpus / "train.jsonl").write_text(json.dumps({"text": text, "form": "五绝"}, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     guarded = Poet.load(tiny_model_dir, corpus_dir=corpus)
-    poem = guarded.write(form="五绝", temperature=0, tones="off", max_repeat=0, n=1, seed=1)[0]
+    poem = guarded.write(form="五绝", temperature=0, tones="off", max_repeat=0, n=1, seed=1, script="traditional")[0]
     assert not set(poem.lines) & set(greedy.lines)
-    copied = guarded.write(form="五绝", temperature=0, tones="off", max_repeat=0, no_copy=False, seed=1)[0]
+    copied = guarded.write(form="五绝", temperature=0, tones="off", max_repeat=0, no_copy=False, seed=1,
+                           script="traditional")[0]
     assert copied.lines == greedy.lines
 
 
@@ -132,8 +135,8 @@ def test_characters_no_pattern_admits(tiny_poet):
     ({"acrostic": "春夏秋"}, "fits no form"),
     ({"form": "五绝", "acrostic": "春夏"}, "one character per line"),
     ({"form": "五绝", "rhyme": "董"}, "unknown 平水韵 rhyme group"),
-    ({"rhyme": "東"}, "need a regulated form|needs tones"),
-    ({"tones": "strict"}, "need a regulated form"),
+    ({"form": "free", "rhyme": "東"}, "need a regulated form|needs tones"),
+    ({"form": "free", "tones": "strict"}, "need a regulated form"),
     ({"form": "五绝", "tones": "loud"}, "tones must be"),
     ({"form": "五绝", "pattern": "平起"}, "unknown pattern"),
     ({"form": "五绝", "start": "明月", "acrostic": "春夏秋冬"}, "clashes"),
@@ -158,3 +161,20 @@ def test_small_rhyme_group_is_refused():
 
 def test_form_lengths_table():
     assert SHAPE_OF_FORM["七律"] == (7, 8)
+
+
+def test_with_no_form_the_start_text_chooses_a_regulated_form(tiny_poet):
+    from poetgen.corpus import FORMS, SHAPE_OF_FORM
+
+    forms = {tiny_poet.write(start="明月", n=1, seed=s)[0].form for s in range(12)}
+    assert forms <= set(FORMS) and len(forms) > 1  # the seed chooses among the four
+    for seed in range(4):
+        five = tiny_poet.write(start="明月照高樓，", n=1, seed=seed)[0]  # a first line of 5: 五言
+        assert SHAPE_OF_FORM[five.form][0] == 5 and five.lines[0] == "明月照高楼"
+        long = tiny_poet.write(start="明月" * 15, tones="off", n=1, seed=seed)[0]  # 30 characters: no 绝句
+        assert long.form in ("五律", "七律")
+    odd = tiny_poet.write(start="明月照高樓上，", n=1, seed=1)[0]  # a first line of 6 fits no regulated form
+    assert odd.form == "其他"
+    from poetgen.params import WriteParams
+
+    assert tiny_poet.requests.prepare(WriteParams(start="明月", form="free"), 1).request.form == "free"

@@ -58,3 +58,24 @@ def test_recorded_ids_of_the_shipped_model_rebuild_their_poems(shipped_poet):
         pytest.fail("tests/data/recorded_ids.json was recorded with another model: record it again")
     for poem in recorded["poems"]:
         assert shipped_poet.regenerate(poem["id"]).text == poem["text"], poem["args"]
+        assert shipped_poet.regenerate(poem["json_id"]).text == poem["text"], poem["args"]  # the pg3_ format
+
+
+def test_a_first_poem_from_start_text_alone_is_regulated_and_passes_the_check(shipped_poet):
+    """`poetgen generate --start 明月 -n 20 --seed 1`: no form asked, so a regulated one."""
+    from poetgen.corpus import FORMS
+    from poetgen.prosody import check_text
+
+    poems = shipped_poet.write(start="明月", n=20, seed=1)
+    assert len(poems) == 20
+    for poem in poems:
+        assert poem.form in FORMS and poem.lines[0].startswith("明月")
+        assert check_text(poem.text).ok, poem.text
+
+
+@pytest.mark.parametrize("style", ["唐", "宋"])
+def test_the_shipped_model_writes_a_qilv_in_each_style(shipped_poet, style):
+    if not shipped_poet.tokenizer.conditioned and style == "宋":
+        pytest.fail("the shipped model does not know the Song collections")
+    for poem in shipped_poet.write(form="七律", style=style, n=2, seed=3):
+        assert [len(line) for line in poem.lines] == [7] * 8 and poem.check["ok"], poem.text

@@ -35,9 +35,9 @@ def _params():
 
 def test_free_form_in_song_style_lets_the_model_choose_the_form(tiny_poet):
     tok = tiny_poet.tokenizer
-    poems = tiny_poet.write(start="明月", n=3, seed=2, style="宋", max_tokens=40)
+    poems = tiny_poet.write(start="明月", form="free", n=3, seed=2, style="宋", max_tokens=40)
     assert all(p.lines[0].startswith("明月") for p in poems)
-    params = {**_params(), "form": None, "start": "明月", "style": "宋", "max_tokens": 40}
+    params = {**_params(), "form": "free", "start": "明月", "style": "宋", "max_tokens": 40}
     _, tokens = tiny_poet.writer.generate(WriteParams(**params), 1, 2)
     assert tokens[0, 0] == tok.index["<宋诗>"]
     assert tok.tokens[tokens[0, 1]] in ("<五绝>", "<七绝>", "<五律>", "<七律>", "<其他>")
@@ -67,7 +67,7 @@ def test_an_old_tang_only_model_directory_loads_and_writes(tiny_corpus, tmp_path
     poem = poet.write(form="五绝", seed=3)[0]
     assert [len(line) for line in poem.lines] == [5] * 4
     assert poet.regenerate(poem.id).text == poem.text
-    free = poet.write(start="山", seed=1, max_tokens=30)[0]
+    free = poet.write(start="山", form="free", seed=1, max_tokens=30)[0]
     assert free.lines[0].startswith("山")
     with pytest.raises(GenerationError, match="Tang verse only"):
         poet.write(form="五绝", style="宋")
