@@ -12,7 +12,7 @@ poet = Poet.load()
 cases = [
     dict(form="七绝", n=2, seed=7),
     dict(form="五律", start="明月", temperature=0.8, top_k=40, top_p=0.95, n=2, seed=3),
-    dict(form="七律", theme="思念故乡", rhyme="陽", n=1, seed=2, style="宋"),
+    dict(form="七律", theme="思念故乡", rhyme="陽", n=1, seed=2, style="宋" if poet.tokenizer.conditioned else "唐"),
     dict(form="五绝", tones="rhyme", temperature=1.1, n=2, seed=11),
     dict(acrostic="春夏秋冬", n=2, seed=1),
     dict(form="七绝", tail="中紅月風", tones="rhyme", n=1, seed=4),
