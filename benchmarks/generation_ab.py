@@ -20,9 +20,9 @@ CHILD = """
 import json, sys, time, statistics
 from poetgen.api import Poet
 poet = Poet.load(sys.argv[1], sys.argv[2])
-FORM_ONLY = dict(form="七绝", tones="off", no_copy=False, max_repeat=0)
+FORM_ONLY = dict(form="七绝", tones="off", no_copy=False, max_repeat=0, script="traditional")
 EVERYTHING = dict(form="七绝", tones="strict", rhyme="陽", acrostic="春夏秋冬", theme="思念故乡",
-                  top_k=40, top_p=0.9, no_copy=True, max_repeat=2)
+                  top_k=40, top_p=0.9, no_copy=True, max_repeat=2, script="traditional")
 def median_ms(fn, repeats):
     fn(); fn()
     times = []
