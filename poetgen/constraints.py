@@ -11,7 +11,7 @@ import numpy as np
 from .corpus import FORMS, OTHER, SHAPE_OF_FORM
 from .errors import GenerationError
 from .prosody import PING, ZE, Pattern, RhymeTable, patterns
-from .request import ACROSTIC_FORMS, FREE, TONE_LEVELS, Request  # noqa: F401 - re-exported
+from .request import FREE, Request
 from .rules import EndAfterPeriod, LineStart, NoCopy, NoRepeat, PositionMask, Rhyme, Theme
 from .sampler import Plan
 from .tokenizer import FORM_TOKENS, Tokenizer

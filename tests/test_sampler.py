@@ -6,7 +6,6 @@ from poetgen.constraints import Request, plan_request
 from poetgen.corpus import SHAPE_OF_FORM
 from poetgen.errors import GenerationError
 from poetgen.params import WriteParams
-from poetgen.request import Sampling
 from poetgen.sampler import NEG_INF, log_normalizer, sample_rows, top_k_filter, top_p_filter
 
 
@@ -204,7 +203,6 @@ def test_plan_for_a_form(tiny_poet):
     # a free poem: the collection forced, then the model chooses the form
     assert free.forced.shape == (1, 50) and free.forced[0, 0] == tok.index["<唐诗>"]
     assert (free.forced[0, 1:] == -1).all()
-    assert Sampling().temperature == 0.8
 
 
 def _plan(poet, seed: int, n: int, **overrides):
