@@ -298,10 +298,7 @@ class DecodeLoop:
             state,  # where decoding starts: the state a previous chunk ended in, or a fresh one
             scalar(tf.int32),  # stop_at: decode positions start["t"] .. stop_at - 1
         ]
-        def run(*args):  # a function of its own per loop: TensorFlow counts retracing per function
-            return self.run(*args)
-
-        return tf.function(run, input_signature=signature)
+        return tf.function(self.run, input_signature=signature)
 
     def step_of(self, rule: type[Rule], state: dict, inputs: dict, t) -> Step:
         return Step(t, state["prev"], state.get("counts"), self.decoder.rule_tables[rule.name],
