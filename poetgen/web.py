@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# TensorFlow's start-up lines (CUDA probes, oneDNN notices) mean nothing to a reader of the
+# page's log; TF_CPP_MIN_LOG_LEVEL=0 brings them back.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import gradio as gr  # noqa: E402
 
@@ -143,6 +146,10 @@ class LoadingPoet:
             from .api import Poet
 
             self._poet = Poet.load(self.model_dir)
+            if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0":
+                import tensorflow as tf
+
+                tf.get_logger().setLevel("ERROR")  # its notes on tracing while the loops compile
         except Exception as e:  # noqa: BLE001 - reported to every request and on the console
             self._error = e
             print(f"poetgen: error: the model cannot be loaded: {e}", file=sys.stderr, flush=True)
