@@ -8,6 +8,7 @@ import contextlib
 import html
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -51,6 +52,8 @@ CSS = """
 .poem .bad { color: #c0392b; text-decoration: underline wavy; }
 .poem .rhyme { color: #1f6fb2; font-weight: bold; }
 .meta { color: #7a7062; font-size: 0.85em; word-break: break-all; }
+.vertical .poem { writing-mode: vertical-rl; text-orientation: upright; line-height: 1.8; max-height: 24em; }
+.vertical .poem-card { display: inline-block; vertical-align: top; margin-right: 0.8em; }
 @media (max-width: 600px) { .poem { font-size: 1.45rem; letter-spacing: 0.05em; } .poem-card { padding: 0.8em; } }
 """
 
@@ -86,19 +89,32 @@ def _choice(value, name: str, choices: list) -> str:
 
 # ----------------------------------------------------------------------------- rendering
 
-def render_poem(poem: Poem) -> str:
-    report = poem.check
+def marked_lines(lines: list[str], marks: list[str], report: dict) -> str:
+    """The lines of a poem, each with its mark: rhymes in the rhyme colour, a character off
+    its pattern in red with the tone it should have on hover."""
     bad = {tuple(v) for v in report.get("violations", [])}
     rhyme_lines = set(report.get("rhyme_lines", []))
+    expected = report.get("expected", [])
     out = []
-    for i, (line, shown) in enumerate(zip(poem.lines, poem.text.split("\n"))):
+    for i, (line, mark) in enumerate(zip(lines, marks)):
         cells = []
         for j, ch in enumerate(line):
-            cls = "bad" if (i, j) in bad else "rhyme" if (j == len(line) - 1 and i in rhyme_lines) else ""
-            cells.append(f'<span class="{cls}">{html.escape(ch)}</span>' if cls else html.escape(ch))
-        out.append("".join(cells) + html.escape(shown[-1:]))
+            if (i, j) in bad:
+                want = expected[i][j] if i < len(expected) and j < len(expected[i]) else ""
+                cells.append(f'<span class="bad" title="应为{want}">{html.escape(ch)}</span>')
+            elif j == len(line) - 1 and i in rhyme_lines:
+                cells.append(f'<span class="rhyme">{html.escape(ch)}</span>')
+            else:
+                cells.append(html.escape(ch))
+        out.append("".join(cells) + html.escape(mark))
+    return "<br>".join(out)
+
+
+def render_poem(poem: Poem) -> str:
+    report = poem.check
+    marks = [shown[-1:] for shown in poem.text.split("\n")]
     verdict = html.escape(report.get("verdict", ""))
-    return (f'<div class="poem-card"><div class="poem">{"<br>".join(out)}</div>'
+    return (f'<div class="poem-card"><div class="poem">{marked_lines(poem.lines, marks, report)}</div>'
             f'<div class="meta">{html.escape(poem.form)} · 评分 {poem.score:.3f} · {verdict}<br>'
             f'编号：<code>{html.escape(poem.id)}</code></div></div>')
 
@@ -112,7 +128,14 @@ def render_alternatives(choices: list[tuple[str, float]]) -> list[str]:
     return [f"{ch} {p:.1%}" for ch, p in choices]
 
 
-def render_report(report: Report) -> str:
+def render_report(report: Report, text: str = "") -> str:
+    """The check of a poem: the poem itself marked as on the writing tab (when its lines are the
+    ones checked), the verdict, and each line's tones against its pattern."""
+    parts = re.findall(r"([^，。,.!?！？；;：:、\s　]+)([，。,.!?！？；;：:、]?)", text)
+    card = ""
+    if [len(line) for line, _ in parts] == [len(t) for t in report.tones]:
+        lines, marks = [line for line, _ in parts], [mark or "" for _, mark in parts]
+        card = f'<div class="poem-card"><div class="poem">{marked_lines(lines, marks, report.to_dict())}</div></div>'
     rows = []
     for i, tones in enumerate(report.tones):
         want = report.expected[i] if i < len(report.expected) else ""
@@ -120,7 +143,7 @@ def render_report(report: Report) -> str:
                         for j, t in enumerate(tones))
         rows.append(f"<tr><td>{i + 1}</td><td>{marks}</td><td>{want}</td></tr>")
     rhyme = " ".join(report.rhyme_chars)
-    return (f"<p><b>{html.escape(report.verdict)}</b></p>"
+    return (card + f"<p><b>{html.escape(report.verdict)}</b></p>"
             f"<table><tr><th>句</th><th>平仄</th><th>格律</th></tr>{''.join(rows)}</table>"
             f"<p>韵脚：{html.escape(rhyme)} {html.escape(report.rhyme_group or '')}</p>")
 
@@ -226,7 +249,7 @@ class Handlers:
     def check(self, text):
         text = _text(text, "诗", 2000)
         with page_errors():
-            return render_report(self.poet.check(text))
+            return render_report(self.poet.check(text), text)
 
     def regenerate(self, poem_id):
         poem_id = _text(poem_id, "编号", 4000)
@@ -287,6 +310,7 @@ def write_tab(handlers: Handlers) -> None:
         rhyme = gr.Dropdown(handlers.groups, value="自动", label="韵部（平水韵）")
         script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体")
         style = gr.Radio(STYLE_CHOICES, value="唐", label="风格")
+        vertical = gr.Checkbox(False, label="竖排（由上而下，自右而左）", elem_id="vertical")
     with gr.Row():
         start = gr.Textbox(label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
         acrostic = gr.Textbox(label="藏头", max_length=8, placeholder="如：春夏秋冬")
@@ -300,6 +324,8 @@ def write_tab(handlers: Handlers) -> None:
             seed = gr.Number(value=1, precision=0, label="种子")
     button = gr.Button("写诗", variant="primary", elem_id="write")
     poems = gr.HTML(elem_id="poems")
+    vertical.change(lambda on: gr.HTML(elem_classes=["vertical"] if on else []), vertical, poems,
+                    api_visibility="private", queue=False)
     plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="plain")
     inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style]
     gr.Examples(EXAMPLES, inputs=inputs)

@@ -78,3 +78,29 @@ def test_usable_at_phone_width(browser, server, tmp_path):
     if os.environ.get("POETGEN_KEEP_SCREENSHOTS"):
         page.screenshot(path=os.environ["POETGEN_KEEP_SCREENSHOTS"] + "/phone.png", full_page=True)
     page.close()
+
+
+def test_vertical_layout_and_a_marked_violation_in_the_check_tab(browser, server):
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.goto(server + "/", wait_until="networkidle")
+    page.locator("#write").click()
+    first = page.locator("#poems .poem").first
+    sync_api.expect(first).to_be_visible(timeout=60_000)
+    mode = "() => getComputedStyle(document.querySelector('#poems .poem')).writingMode"
+    assert page.evaluate(mode) == "horizontal-tb"
+    page.get_by_label("竖排（由上而下，自右而左）").check()
+    page.wait_for_function(f"() => ({mode})() === 'vertical-rl'", timeout=10_000)  # as classical poems are printed
+    if os.environ.get("POETGEN_KEEP_SCREENSHOTS"):
+        page.screenshot(path=os.environ["POETGEN_KEEP_SCREENSHOTS"] + "/vertical.png", full_page=True)
+
+    page.get_by_role("tab", name="格律检查").click()
+    # 白天依山尽: 天 is 平 where the pattern wants 仄
+    page.get_by_label("诗", exact=True).fill("白天依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+    page.locator("#check").click()
+    bad = page.locator(".poem .bad").first
+    sync_api.expect(bad).to_be_visible(timeout=30_000)
+    assert bad.inner_text() == "天" and bad.get_attribute("title") == "应为仄"
+    assert page.evaluate("e => getComputedStyle(e).color", bad.element_handle()) == "rgb(192, 57, 43)"
+    if os.environ.get("POETGEN_KEEP_SCREENSHOTS"):
+        page.screenshot(path=os.environ["POETGEN_KEEP_SCREENSHOTS"] + "/check.png", full_page=True)
+    page.close()
