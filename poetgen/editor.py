@@ -40,11 +40,10 @@ class Editor:
         self.writer, self.model = writer, model
         self.tokenizer, self.vocab = writer.tokenizer, writer.vocab
 
-    def decode_chunks(self, params: WriteParams, seed: int, index: int, split: int | None):
+    def decode_chunks(self, params: WriteParams, seed: int, prepared, plan, split: int | None):
         """Write the poems of an id again in chunks, keeping the state at each chunk's start.
         A regulated form's column is known before decoding (`split`); a free poem's only once
         written, so it is decoded in chunks of FREE_CHUNK tokens."""
-        prepared, plan = self.writer.plan(params, index + 1, seed)
         length = plan.forced.shape[1]
         stops = [split] if split else list(range(FREE_CHUNK, length, FREE_CHUNK))
         states, pieces, state = [], [], self.writer.merging.decoder.start_state(plan)
@@ -60,10 +59,10 @@ class Editor:
     def locate(self, poem_id: str, line: int, position: int) -> Located:
         """The poem of an id and the token column of its (line, position), 0-based."""
         params, seed, index = decode_id(poem_id, self.writer.model_hash)
-        _, plan = self.writer.plan(params, index + 1, seed)
+        prepared, plan = self.writer.plan(params, index + 1, seed)  # once: decode_chunks reuses it
         split = plan.layout.get((line, position)) if plan.layout and isinstance(line, int) \
             and isinstance(position, int) else None
-        poems, tokens, logprobs, states, request = self.decode_chunks(params, seed, index, split)
+        poems, tokens, logprobs, states, request = self.decode_chunks(params, seed, prepared, plan, split)
         poem, row = poems[index], tokens[index]
         for name, value, top in (("line", line, len(poem.lines)),
                                  ("position", position, len(poem.lines[line]) if 0 <= line < len(poem.lines)
