@@ -35,7 +35,7 @@ class Poet:
         self.table = rhyme_table()
         self.vocab = Vocabulary(tokenizer, self.table)
         lines = corpus_lines(self._corpus_texts(), tokenizer)
-        self.decoder = Decoder(model, tokenizer, self.vocab.members, lines)
+        self.decoder = Decoder(model, tokenizer, self.vocab.members, lines, self.vocab.ci_members)
         self.script = Script(tokenizer.index)
         self.requests = RequestMaker(tokenizer, self.table, self.script, has_corpus=lines is not None)
         self.merging = MergingDecoder(self.decoder)
@@ -96,9 +96,10 @@ class Poet:
         """`char` at (line, position), 0-based, and the rest of the poem written anew."""
         return self.editor.rewrite(poem_id, line, position, char)
 
-    def check(self, text: str) -> Report:
-        """The 格律 report of any poem (no model needed: `prosody.check_text`)."""
-        return check_text(text, self.table)
+    def check(self, text: str, cipai: str | None = None) -> Report:
+        """The 格律 report of any poem or ci, against the tune named or the one its shape is
+        (no model needed: `prosody.check_text`)."""
+        return check_text(text, self.table, cipai)
 
     def to_model_script(self, text: str) -> str:
         return self.script.to_model(text)

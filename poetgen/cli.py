@@ -67,14 +67,14 @@ def _generate(args: argparse.Namespace) -> None:
                            script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
                            rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
                            no_copy=not args.allow_copy, max_repeat=args.max_repeat, rerank=args.rerank,
-                           style=args.style, max_tokens=args.max_tokens)
+                           style=args.style, max_tokens=args.max_tokens, cipai=args.cipai)
     if args.json:
         print(json.dumps([p.to_dict() for p in poems], ensure_ascii=False, indent=2))
         return
     for i, poem in enumerate(poems):
         if i:
             print()
-        print(f"【{poem.form}】 score {poem.score:.3f}  {poem.check.get('verdict', '')}")
+        print(f"【{poem.cipai or poem.form}】 score {poem.score:.3f}  {poem.check.get('verdict', '')}")
         print(poem.text)
         print(f"id: {poem.id}")
 
@@ -83,12 +83,14 @@ def _check(args: argparse.Namespace) -> None:
     from .prosody import check_text
 
     text = sys.stdin.read() if args.text == "-" else args.text
-    report = check_text(text)  # a rule-based check: no model, no TensorFlow
+    report = check_text(text, cipai=args.cipai)  # a rule-based check: no model, no TensorFlow
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return
     print(report.verdict)
     for i, tones in enumerate(report.tones):
+        if i and i == report.stanza:
+            print()
         want = report.expected[i] if i < len(report.expected) else ""
         marks = "".join("^" if [i, j] in report.violations else " " for j in range(len(tones)))
         print(f"  {tones}   {want}")
@@ -96,6 +98,32 @@ def _check(args: argparse.Namespace) -> None:
             print(f"  {marks}")
     if report.rhyme_chars:
         print(f"韵脚: {' '.join(report.rhyme_chars)}  {report.rhyme_group or '不同韵'}")
+
+
+def _cipai(args: argparse.Namespace) -> None:
+    from .cipu import find, load, load_variants
+
+    if args.name:
+        tune = find(args.name)
+        variants = load_variants()[tune.name]
+        if args.json:
+            print(json.dumps([v.to_dict() for v in variants], ensure_ascii=False, indent=2))
+            return
+        for v in variants:
+            label = "正体" if v.variant == 0 else f"又一体 {v.variant}"
+            print(f"{tune.name} · {label} · {v.n_chars} 字 · {v.shape_share:.0%} of {v.poems} ci")
+            print(v.shape_text() + "\n")
+        return
+    tunes = list(load().values())
+    if args.json:
+        print(json.dumps([t.to_dict() for t in tunes], ensure_ascii=False, indent=2))
+        return
+    print(f"{len(tunes)} 词牌, most written first (`poetgen cipai NAME` shows one):")
+    for t in tunes:
+        tones = {t.rhyme_tone(i) for i in t.rhymes}
+        rhyme = "平韵" if tones == {"平"} else "仄韵" if tones == {"仄"} else "平仄韵"
+        print(f"  {t.name:<10}{t.n_chars:>4} 字 {len(t.lengths):>3} 句  {rhyme}  "
+              f"{'/'.join(map(str, t.lengths))}  ({t.poems} ci)")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -159,7 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", help="the poem, or - to read it from standard input")
     p.add_argument("--model", help=argparse.SUPPRESS)  # accepted as before; the check needs no model
     p.add_argument("--json", action="store_true")
+    p.add_argument("--cipai", help="check as a ci of this 词牌 (default: the tune its shape is, if any)")
     p.set_defaults(func=_check)
+
+    p = sub.add_parser("cipai", help="the 词牌 poetgen knows, or one tune's pattern")
+    p.add_argument("name", nargs="?", help="a 词牌: show its pattern and variant shapes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cipai)
 
     p = sub.add_parser("serve", help="the web page (same as python app.py)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -244,6 +278,7 @@ def add_generate_parser(sub) -> None:
     p.add_argument("--tones", choices=["off", "rhyme", "strict"], default=w["tones"],
                    help="default: strict for a regulated form, off for free")
     p.add_argument("--pattern", default=w["pattern"], help="e.g. 仄起首句不入韵 (default: chosen per poem)")
+    p.add_argument("--cipai", default=w["cipai"], help="write a ci of this 词牌, e.g. 浣溪沙 (see `poetgen cipai`)")
     p.add_argument("--temperature", type=_number(float), default=w["temperature"], help="0 = greedy")
     p.add_argument("--top-k", type=_number(int), default=w["top_k"], help="0 = off")
     p.add_argument("--top-p", type=_number(float), default=w["top_p"], help="1 = off")
@@ -264,7 +299,7 @@ def add_generate_parser(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.command not in ("prepare", "check"):  # neither needs TensorFlow
+    if args.command not in ("prepare", "check", "cipai"):  # none needs TensorFlow
         with _quiet_native_stderr():
             import tensorflow  # noqa: F401
     try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cilin import NAMES as BU_NAMES
+from .cilin import bu_of
 from .corpus import FORMS, OTHER, SHAPE_OF_FORM
 from .errors import GenerationError
 from .prosody import PING, ZE, Pattern, RhymeTable, patterns
@@ -35,6 +37,12 @@ class Vocabulary:
             for g in table.ping_groups(ch):
                 self.members[i, g] = True
         self.group_sizes = self.members.sum(axis=0)
+        # 词林正韵: [V, 2, 部], a character's 部 in its 平 readings and in its 仄 ones.
+        self.ci_members = np.zeros((v, 2, len(BU_NAMES)), bool)
+        for i in range(tokenizer.first_char, v):
+            for tone, bus in enumerate(bu_of(table, tokenizer.tokens[i])):
+                self.ci_members[i, tone, list(bus)] = True
+        self.ci_sizes = self.ci_members.sum(axis=0)  # [2, 部]
         masks = np.zeros((5, v), bool)
         masks[MASK_CHARS, tokenizer.first_char:] = True
         masks[MASK_BODY, tokenizer.first_char:] = True
@@ -67,6 +75,10 @@ def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
                  bias: np.ndarray | None = None) -> Plan:
     if req.form == FREE:
         return _plan_free(vocab, req, n, bias)
+    if req.cipai is not None:
+        from .ci import plan_ci  # ci.py builds on this module's layout helpers
+
+        return plan_ci(vocab, req, n, bias)
     if req.form not in FORMS:
         raise GenerationError(f"unknown form {req.form!r}: choose one of {', '.join(FORMS)} or free")
     length = SHAPE_OF_FORM[req.form][0]
@@ -101,32 +113,41 @@ def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
     rules = [PositionMask(mask_b, vocab.masks)]
     if req.tones != "off":
         rules.append(Rhyme(rhyme_b, np.tile(groups0, (n, 1))))
-    return Plan(forced=forced_b, rules=_with_common_rules(rules, req, n, bias, end_b), layout=where)
+    return Plan(forced=forced_b, rules=with_common_rules(rules, req, n, bias, end_b), layout=where)
 
 
 def _layout(tok: Tokenizer, req: Request) -> tuple[np.ndarray, dict[tuple[int, int], int]]:
-    """The opening, marks and <eos> forced at their columns, and the column of each character
-    slot by (line, position)."""
-    slots = form_template(req.form)
-    opening = tok.opening(req.form, req.collection)
-    forced = np.full(len(opening) + len(slots), -1, np.int32)
+    length, count = SHAPE_OF_FORM[req.form]
+    return layout(tok.opening(req.form, req.collection), tok, [length] * count, "，。" * (count // 2))
+
+
+def layout(opening: list[int], tok: Tokenizer, lengths: list[int], marks: str) -> tuple[
+        np.ndarray, dict[tuple[int, int], int]]:
+    """The opening, the marks and <eos> forced at their columns, and the column of each
+    character slot by (line, position), for lines of these lengths and marks."""
+    forced = np.full(len(opening) + sum(lengths) + len(lengths) + 1, -1, np.int32)
     forced[: len(opening)] = opening
     where: dict[tuple[int, int], int] = {}
-    line, pos = 0, 0
-    for col, slot in enumerate(slots, start=len(opening)):
-        if slot == "C":
+    col = len(opening)
+    for line, (length, mark) in enumerate(zip(lengths, marks)):
+        for pos in range(length):
             where[(line, pos)] = col
-            pos += 1
-        else:
-            forced[col] = tok.index[slot]
-            line, pos = line + (slot != "<eos>"), 0
+            col += 1
+        forced[col] = tok.index[mark]
+        col += 1
+    forced[col] = tok.eos
     return forced, where
 
 
 def _fixed_characters(vocab: Vocabulary, req: Request) -> dict[tuple[int, int], int]:
-    """(line, position) -> character id fixed by the start text, 藏头 and 藏尾, or a clear
-    error where they clash or do not fit the form."""
     length, count = SHAPE_OF_FORM[req.form]
+    return fixed_characters(vocab, req, [length] * count, f"a {req.form}")
+
+
+def fixed_characters(vocab: Vocabulary, req: Request, lengths: list[int], what_form: str) -> dict[
+        tuple[int, int], int]:
+    """(line, position) -> character id fixed by the start text, 藏头 and 藏尾, or a clear
+    error where they clash or do not fit the form (lines of these lengths)."""
     fixed: dict[tuple[int, int], int] = {}
 
     def fix(key, token, what):
@@ -136,21 +157,22 @@ def _fixed_characters(vocab: Vocabulary, req: Request) -> dict[tuple[int, int], 
         fixed[key] = token
 
     start_chars = [t for t in req.start if t >= vocab.tokenizer.first_char]
-    if len(start_chars) > count * length:
-        raise GenerationError(f"start text has {len(start_chars)} characters but a {req.form} has only "
-                              f"{count * length}")
-    for k, token in enumerate(start_chars):
-        fix(divmod(k, length), token, "start text character")
-    for name, chars, position in (("藏头", req.heads, 0), ("藏尾", req.tails, length - 1)):
-        if chars and len(chars) != count:
-            raise GenerationError(f"{name} needs one character per line: {count} for a {req.form}, "
+    if len(start_chars) > sum(lengths):
+        raise GenerationError(f"start text has {len(start_chars)} characters but {what_form} has only "
+                              f"{sum(lengths)}")
+    slots = [(i, j) for i, n in enumerate(lengths) for j in range(n)]
+    for key, token in zip(slots, start_chars):
+        fix(key, token, "start text character")
+    for name, chars, last in (("藏头", req.heads, False), ("藏尾", req.tails, True)):
+        if chars and len(chars) != len(lengths):
+            raise GenerationError(f"{name} needs one character per line: {len(lengths)} for {what_form}, "
                                   f"got {len(chars)}")
         for i, token in enumerate(chars):
-            fix((i, position), token, f"{name} character")
+            fix((i, lengths[i] - 1 if last else 0), token, f"{name} character")
     return fixed
 
 
-def _with_common_rules(rules: list, req: Request, n: int, bias, line_end) -> tuple:
+def with_common_rules(rules: list, req: Request, n: int, bias, line_end) -> tuple:
     """The theme first (it adds to the logits that the masks then cut), then the form's own
     rules, then those of any form."""
     head = [Theme(bias)] if bias is not None else []
@@ -240,4 +262,4 @@ def _plan_free(vocab: Vocabulary, req: Request, n: int, bias) -> Plan:
     rules = [PositionMask(np.tile(mask_id, (n, 1)), vocab.masks), LineStart(), EndAfterPeriod()]
     # Free form has no fixed line ends: the no-copy rule blocks the mark after a copied line.
     no_line_ends = np.zeros((n, length), bool)
-    return Plan(forced=np.tile(forced, (n, 1)), rules=_with_common_rules(rules, req, n, bias, no_line_ends))
+    return Plan(forced=np.tile(forced, (n, 1)), rules=with_common_rules(rules, req, n, bias, no_line_ends))

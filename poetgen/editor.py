@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cipu import find
 from .constraints import free_lead
-from .corpus import FORMS
+from .corpus import CI, FORMS
 from .errors import GenerationError
 from .ids import decode_id
 from .params import FREE, WriteParams
-from .prosody import PING, patterns
+from .prosody import PING, ZE, patterns
 from .rules import Rhyme
 from .sampler import select_rows
 from .writer import Poem, Writer
@@ -87,6 +88,8 @@ class Editor:
         rhymes (tones 'rhyme' or 'strict')."""
         tok, report, vocab, table = self.tokenizer, poem.check, self.vocab, self.writer.table
         allowed = np.arange(len(tok)) >= tok.first_char
+        if poem.form == CI:
+            return allowed & self.allowed_in_ci(poem, tones, line, position)
         pattern = next((p for p in patterns(poem.form) if p.name == report.get("pattern")), None) \
             if poem.form in FORMS and tones != "off" else None
         if pattern is None:
@@ -99,6 +102,25 @@ class Editor:
         elif tones == "strict" and pattern.fixed_tone(line, position) is not None:
             allowed &= vocab.ping if pattern.fixed_tone(line, position) == PING else vocab.ze
         return allowed
+
+    def allowed_in_ci(self, poem: Poem, tones: str, line: int, position: int) -> np.ndarray:
+        """allowed() for a ci: at a rhyme position, a character of the 部 its chain's other
+        rhymes share, in the tone the tune asks for there; elsewhere the tune's tone."""
+        pattern, vocab = find(poem.cipai), self.vocab
+        if tones == "off":
+            return np.ones(len(self.tokenizer), bool)
+        tone = pattern.fixed_tone(line, position)
+        chain = pattern.chains[line]
+        if position == pattern.lengths[line] - 1 and chain >= 0:
+            classes = np.ones(vocab.ci_members.shape[2], bool)
+            for i, c in enumerate(pattern.chains):
+                if c == chain and i != line:
+                    end = self.writer.script.to_model(poem.lines[i][-1])
+                    classes &= vocab.ci_members[self.tokenizer.index[end], int(pattern.rhyme_tone(i) == ZE)]
+            return vocab.ci_members[:, int(tone == ZE), classes].any(axis=1)
+        if tones == "strict" and tone is not None:
+            return vocab.ping if tone == PING else vocab.ze
+        return np.ones(len(self.tokenizer), bool)
 
     def alternatives(self, poem_id: str, line: int, position: int, k: int = 8) -> list[tuple[str, float]]:
         """The model's k most likely characters at (line, position) of a poem (0-based), among
@@ -163,6 +185,6 @@ class Editor:
             params = params.with_(opening=self.tokenizer.tokens[at.row[len(lead)]])
         else:  # the form as written: a longer start text could fit another
             params = params.with_(form=at.form)
-        if at.poem.check.get("pattern") and params.tones != "off":
+        if at.poem.check.get("pattern") and params.tones != "off" and at.form != CI:
             params = params.with_(pattern=at.poem.check["pattern"])
         return params

@@ -24,12 +24,13 @@ class WriteParams:
     acrostic: str = ""  # 藏头: a character opening each line
     tail: str = ""  # 藏尾: a character ending each line
     theme: str = ""  # free text; its jieba keywords pull the poem toward them
-    rhyme: str | None = None  # a 平水韵 group (None: the model chooses)
+    rhyme: str | None = None  # a 平水韵 group; for a ci a 词林正韵 部 (None: the model chooses)
     tones: str | None = None  # off, rhyme or strict (None: strict for a regulated form, off for free)
     pattern: str | None = None  # e.g. 仄起首句不入韵 (None: chosen per poem)
     no_copy: bool = True  # no line verbatim from the corpus
     max_repeat: int = 2  # times a character may recur (0: no limit)
-    style: str = DEFAULT_STYLE  # 唐 or 宋: the manner of the Tang or the Song poets
+    style: str = DEFAULT_STYLE  # 唐 or 宋: the manner of the Tang or the Song poets (a ci: always Song)
+    cipai: str | None = None  # a 词牌 (浣溪沙...): write a ci of that tune instead of a shi
     opening: str | None = None  # set by a rewrite of a free poem: the form token it opened with
 
     @classmethod
@@ -58,7 +59,7 @@ class WriteParams:
     def from_id(cls, data) -> WriteParams:
         if not isinstance(data, dict):
             raise GenerationError("the poem id is damaged: its parameters are incomplete")
-        data = {"style": DEFAULT_STYLE, **data}  # an id from before styles
+        data = {"style": DEFAULT_STYLE, "cipai": None, **data}  # an id from before styles or ci
         required = {f.name for f in fields(cls)} - {"opening"}
         if set(data) - {"opening"} != required:
             raise GenerationError("the poem id is damaged: its parameters are incomplete")

@@ -210,6 +210,7 @@ class Report:
     rhyme_chars: list[str] = field(default_factory=list)
     rhyme_group: str = ""  # the 平水韵 group they share, if any
     rhymes: bool = False
+    stanza: int = 0  # a ci's line that opens its 下阕 (0: one stanza, or a shi)
     gu_ping: list[int] = field(default_factory=list)  # lines with 孤平
     san_ping_wei: list[int] = field(default_factory=list)  # lines with 三平尾
     verdict: str = ""
@@ -268,9 +269,10 @@ def _rhyme_share(lines: list[str], p: Pattern, table: RhymeTable) -> bool:
     return bool(set.intersection(*(table.ping_groups(lines[i][-1]) for i in p.rhymes)))
 
 
-def check_text(text, table: RhymeTable | None = None) -> Report:
+def check_text(text, table: RhymeTable | None = None, cipai: str | None = None) -> Report:
     """check() of a poem as a person types it: any punctuation, spaces and line breaks. No model
-    is needed; the characters are read in either script."""
+    is needed; the characters are read in either script. A text of no regulated form is checked
+    as a ci when its shape is a tune's (or against the tune named by `cipai`)."""
     import re
 
     from .errors import GenerationError
@@ -288,4 +290,10 @@ def check_text(text, table: RhymeTable | None = None) -> Report:
     # Read in traditional characters, as the 平水韵 table is: a simplified character can stand
     # for several (种 for 種, 听 for 聽) and would otherwise be read as itself, a rarer
     # character with another tone. OpenCC reads by phrase; traditional text is left as it is.
-    return check(_opencc("s2t").convert(cleaned), table or rhyme_table())
+    from .cipu import check_as_ci
+
+    traditional, table = _opencc("s2t").convert(cleaned), table or rhyme_table()
+    report = check(traditional, table) if not cipai else None
+    if report is None or report.form == "其他":
+        report = check_as_ci(traditional, table, cipai) or report
+    return report

@@ -11,7 +11,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .corpus import FORMS, SHAPE_OF_FORM, SONG, TANG
+from .cilin import bu_index
+from .corpus import CI, FORMS, SHAPE_OF_FORM, SONG, SONGCI, TANG
 from .defaults import MAX_FREE_TOKENS, MAX_TEXT
 from .errors import GenerationError
 from .params import FREE, WriteParams
@@ -30,7 +31,7 @@ class Request:
     start: tuple[int, ...] = ()  # token ids
     heads: tuple[int, ...] = ()  # 藏头: one character id per line
     tails: tuple[int, ...] = ()  # 藏尾
-    rhyme: int | None = None  # a 平 group index, or None to let the model choose
+    rhyme: int | None = None  # a 平 group index (a 词林正韵 部 for a ci), or None to let the model choose
     tones: str = "off"
     pattern: str | None = None  # e.g. 仄起首句不入韵; None: automatic per poem
     no_copy: bool = False
@@ -38,6 +39,7 @@ class Request:
     max_len: int = 120
     opening: int | None = None  # free form: the form token to open with (else the model's choice)
     collection: str = TANG  # the manner to write in, for a model that knows collections
+    cipai: str | None = None  # the tune of a ci (form 词)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,32 @@ class RequestMaker:
             raise GenerationError(f"no keyword of the theme {theme!r} is written with characters the model knows")
         return out
 
+    @staticmethod
+    def cipai_of(p: WriteParams) -> str | None:
+        """The tune asked for, by its name in the 词谱 (None: not a ci)."""
+        if p.cipai in (None, ""):
+            if p.form == CI:
+                raise GenerationError("a ci needs its tune: give cipai (e.g. 浣溪沙; `poetgen cipai` lists them)")
+            return None
+        if p.form not in (None, "", CI):
+            raise GenerationError(f"ask for a form ({p.form}) or a 词牌 ({p.cipai}), not both")
+        if p.opening is not None:
+            raise GenerationError("opening is for free-form poems, not ci")
+        from .cipu import find
+
+        return find(p.cipai).name
+
+    def rhyme_of(self, p: WriteParams, tones: str, ci: bool) -> int | None:
+        """The rhyme asked for: a 平水韵 平 group, or for a ci a 词林正韵 部."""
+        if not p.rhyme:
+            return None
+        if tones == "off":
+            raise GenerationError("a rhyme group needs tones='rhyme' or 'strict'")
+        try:
+            return bu_index(p.rhyme) if ci else self.table.group_index(str(p.rhyme))
+        except ValueError as e:
+            raise GenerationError(str(e)) from None
+
     def form_of(self, p: WriteParams, heads: list, tails: list, start: list[int], seed: int) -> str:
         """The form asked for; with none, the acrostic's (4 lines: 七绝, 8: 七律), else a
         regulated form that the start text fits, chosen by the seed. Free form only when asked."""
@@ -174,22 +202,20 @@ class RequestMaker:
         heads = self.ids(p.acrostic or "", "acrostic", punctuation=False)
         tails = self.ids(p.tail or "", "tail acrostic", punctuation=False)
         start = self.ids(p.start or "", "start text", punctuation=True)
-        form = self.form_of(p, heads, tails, start, seed)
+        cipai = self.cipai_of(p)
+        form = CI if cipai else self.form_of(p, heads, tails, start, seed)
         tones = p.tones if p.tones is not None else ("off" if form == FREE else "strict")
         if tones not in TONE_LEVELS:
             raise GenerationError(f"tones must be one of {TONE_LEVELS}, got {tones!r}")
-        rhyme = None
-        if p.rhyme:
-            if tones == "off":
-                raise GenerationError("a rhyme group needs tones='rhyme' or 'strict'")
-            try:
-                rhyme = self.table.group_index(str(p.rhyme))
-            except ValueError as e:
-                raise GenerationError(str(e)) from None
+        if cipai and p.pattern:
+            raise GenerationError("a 词牌 has one pattern: pattern is for 律诗 and 绝句")
+        rhyme = self.rhyme_of(p, tones, ci=cipai is not None)
         keywords = self.theme_keywords(p.theme) if p.theme else []
         if not isinstance(p.no_copy, bool):
             raise GenerationError(f"no_copy must be true or false, got {p.no_copy!r}")
         collection = self.collection(p.style)
+        if cipai:  # a ci is written in the manner of the Song ci, whatever the style
+            collection = SONGCI if self.tokenizer.conditioned else TANG
         if p.opening is not None and p.opening not in FORM_TOKENS:
             raise GenerationError(f"opening must be one of {FORM_TOKENS} for a free-form poem, got {p.opening!r}")
         req = Request(form=form, start=tuple(start),
@@ -197,6 +223,6 @@ class RequestMaker:
                       pattern=p.pattern or None, no_copy=p.no_copy and self.has_corpus,
                       max_repeat=p.max_repeat, max_len=p.max_tokens,
                       opening=self.tokenizer.index[p.opening] if p.opening is not None else None,
-                      collection=collection)
+                      collection=collection, cipai=cipai)
         sampling = Sampling(float(p.temperature), int(p.top_k), float(p.top_p), seed)
         return Prepared(req, sampling, keywords, p.script)

@@ -18,6 +18,7 @@ import tensorflow as tf
 from .request import Sampling
 from .rules import (
     NEG_INF,
+    CiRhyme,
     EndAfterPeriod,
     Env,
     LineStart,
@@ -35,7 +36,7 @@ from .tokenizer import Tokenizer
 __all__ = ["NEG_INF", "Decoder", "Plan", "Sampling", "extend_hash"]
 
 RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (Theme, PositionMask, LineStart, EndAfterPeriod,
-                                                           Rhyme, NoRepeat, NoCopy)}
+                                                           Rhyme, NoRepeat, NoCopy, CiRhyme)}
 
 
 @dataclass
@@ -160,7 +161,7 @@ class Decoder:
     """The model's weights as constants and a compiled step loop over them."""
 
     def __init__(self, model, tokenizer: Tokenizer, group_members: np.ndarray | None = None,
-                 corpus_lines: np.ndarray | None = None):
+                 corpus_lines: np.ndarray | None = None, ci_members: np.ndarray | None = None):
         self.tokenizer = tokenizer
         get = lambda name: [tf.constant(w) for w in model.get_layer(name).get_weights()]  # noqa: E731
         names = {layer.name for layer in model.layers}
@@ -183,7 +184,9 @@ class Decoder:
             group_members = np.zeros((self.vocab_size, 1), bool)
         self.n_groups = group_members.shape[1]
         self.has_corpus = corpus_lines is not None
-        env = Env(tokenizer, self.vocab_size, group_members, corpus_lines)
+        if ci_members is None:
+            ci_members = np.zeros((self.vocab_size, 2, 1), bool)
+        env = Env(tokenizer, self.vocab_size, group_members, corpus_lines, ci_members)
         self.env = env
         self.rule_tables = {name: cls.tables(env) for name, cls in RULES.items()}
         self.is_char = tf.constant(np.arange(self.vocab_size) >= tokenizer.first_char)

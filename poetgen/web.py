@@ -51,6 +51,7 @@ CSS = """
   "Noto Serif CJK TC", serif; }
 .poem .bad { color: #c0392b; text-decoration: underline wavy; }
 .poem .rhyme { color: #1f6fb2; font-weight: bold; }
+.poem .stanza { display: block; block-size: 0.9em; }
 .meta { color: #7a7062; font-size: 0.85em; word-break: break-all; }
 .vertical .poem { writing-mode: vertical-rl; text-orientation: upright; line-height: 1.8; max-height: 24em; }
 .vertical .poem-card { display: inline-block; vertical-align: top; margin-right: 0.8em; }
@@ -107,15 +108,17 @@ def marked_lines(lines: list[str], marks: list[str], report: dict) -> str:
             else:
                 cells.append(html.escape(ch))
         out.append("".join(cells) + html.escape(mark))
+    if report.get("stanza"):  # a ci: its 下阕 set apart
+        out[report["stanza"]] = '<span class="stanza"></span>' + out[report["stanza"]]
     return "<br>".join(out)
 
 
 def render_poem(poem: Poem) -> str:
     report = poem.check
-    marks = [shown[-1:] for shown in poem.text.split("\n")]
+    marks = [shown[-1:] for shown in poem.text.split("\n") if shown]
     verdict = html.escape(report.get("verdict", ""))
     return (f'<div class="poem-card"><div class="poem">{marked_lines(poem.lines, marks, report)}</div>'
-            f'<div class="meta">{html.escape(poem.form)} · 评分 {poem.score:.3f} · {verdict}<br>'
+            f'<div class="meta">{html.escape(poem.cipai or poem.form)} · 评分 {poem.score:.3f} · {verdict}<br>'
             f'编号：<code>{html.escape(poem.id)}</code></div></div>')
 
 

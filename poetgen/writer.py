@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .cipu import check_ci, find
 from .constraints import Vocabulary, plan_request
 from .corpus import FORMS, split_lines
 from .ids import decode_id, make_id
@@ -30,6 +31,7 @@ class Poem:
     id: str = ""  # rebuilds this poem exactly with Poet.regenerate(id)
     check: dict = field(default_factory=dict)  # the 格律 report (prosody.Report)
     keywords: list[str] = field(default_factory=list)  # theme keywords used
+    cipai: str = ""  # the tune of a ci (form 词)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,13 +87,14 @@ class Writer:
               logprobs: np.ndarray) -> list[Poem]:
         poems = []
         for i, (row, lp) in enumerate(zip(tokens, logprobs)):
-            poem = self.poem(row, lp, prepared.request.form, prepared.script)
+            poem = self.poem(row, lp, prepared.request.form, prepared.script, prepared.request.cipai)
             poem.keywords = prepared.keywords
             poem.id = make_id(self.model_hash, params, seed, i)
             poems.append(poem)
         return poems
 
-    def poem(self, tokens: np.ndarray, logprobs: np.ndarray, form: str, script: str) -> Poem:
+    def poem(self, tokens: np.ndarray, logprobs: np.ndarray, form: str, script: str,
+             cipai: str | None = None) -> Poem:
         tok = self.tokenizer
         is_char = tokens >= tok.first_char
         score = float(logprobs[is_char].mean()) if is_char.any() else float("-inf")
@@ -99,10 +102,16 @@ class Writer:
         if tok.eos not in tokens:  # cut at the length cap: keep the complete couplets
             cut = body.rfind("。") + 1
             body = body[:cut] if cut else body.rstrip("，") + "。"
-        report = check(body, self.table).to_dict()
+        if cipai:
+            report = check_ci(split_lines(body), find(cipai), self.table).to_dict()
+        else:
+            report = check(body, self.table).to_dict()
         if form == FREE:  # name what was written, not the form token the model opened with
             form = report["form"] if report["form"] in FORMS else "其他"
         body = self.script.display(body, script)
         lines = split_lines(body)
-        text = "\n".join(re.findall(r"[^，。]+[，。]", body))
-        return Poem(text=text, lines=lines, form=form, score=round(score, 4), check=report)
+        shown = re.findall(r"[^，。]+[，。]", body)
+        if report.get("stanza"):  # a ci's two stanzas, a blank line between
+            shown.insert(report["stanza"], "")
+        return Poem(text="\n".join(shown), lines=lines, form=form, score=round(score, 4), check=report,
+                    cipai=cipai or "")

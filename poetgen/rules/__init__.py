@@ -3,6 +3,7 @@ loop applies them in that order. To add a constraint: a new file with a Rule sub
 base.py) and its test, then build it where requests are planned (constraints.py)."""
 
 from .base import NEG_INF, Env, Rule, Step, block
+from .ci_rhyme import MAX_CHAINS, CiRhyme
 from .end_after_period import EndAfterPeriod
 from .line_start import LineStart
 from .no_copy import NoCopy, corpus_tables, extend_hash, line_hash
@@ -11,5 +12,6 @@ from .position_mask import PositionMask
 from .rhyme import Rhyme
 from .theme import THEME_FADE, Theme
 
-__all__ = ["NEG_INF", "THEME_FADE", "EndAfterPeriod", "Env", "LineStart", "NoCopy", "NoRepeat", "PositionMask",
+__all__ = ["MAX_CHAINS", "NEG_INF", "THEME_FADE", "CiRhyme", "EndAfterPeriod", "Env", "LineStart", "NoCopy",
+           "NoRepeat", "PositionMask",
            "Rhyme", "Rule", "Step", "Theme", "block", "corpus_tables", "extend_hash", "line_hash"]

@@ -28,6 +28,7 @@ class Env:
     vocab_size: int
     group_members: np.ndarray  # bool [V, 平水韵 平 groups]
     corpus_lines: np.ndarray | None  # int64 [N, 2]: (hash of a line but its last character, that character)
+    ci_members: np.ndarray | None = None  # bool [V, 2, 词林正韵 部]: a character's 平 and 仄 部
 
     @property
     def n_groups(self) -> int:
