@@ -1,12 +1,17 @@
 """How well the constraints hold on the shipped model: 200 poems per form, fixed seed.
 
-    python -m benchmarks.constraints [--model DIR] [--poems 200] [--json]
+    python -m benchmarks.constraints [--model DIR] [--poems 200] [--json] [--ci-poems 50] [--only shi|ci]
 
 For each form: form correctness, rhyme (tones='rhyme'), strict tones, lines copied from the
 corpus, distinct-2 unconstrained and with every constraint on (strict tones and rhyme, no
 copying, at most 2 of a character; also with a theme), at equal sampling (plain, and top-k 40
 + top-p 0.9), the theme hit rate, and the time of a batch of 64 七律 with every constraint on
 (acrostic, theme, rhyme group, top-k/top-p too) against the same batch unconstrained.
+
+For ci (`ci_report`): the ten most written 词牌, 50 ci each: shape, rhyme positions in one 部
+(tones='rhyme' and 'strict'), the tune's fixed positions kept (strict), lines of four characters
+or more copied from the corpus (no-copy on); and one 浣溪沙 with every constraint against one
+unconstrained.
 """
 
 from __future__ import annotations
@@ -63,15 +68,83 @@ def timed(fn) -> float:
     return statistics.median(times) * 1000
 
 
+def fixed_positions_kept(poem, pattern) -> tuple[int, int]:
+    """(positions the tune fixes that the ci keeps, positions it fixes), rhymes included."""
+    kept = total = 0
+    bad = {tuple(v) for v in poem.check["violations"]}
+    for i, tones in enumerate(pattern.tones):
+        for j, tone in enumerate(tones):
+            if tone != "中":
+                total += 1
+                kept += (i, j) not in bad
+    return kept, total
+
+
+def ci_report(poet: Poet, n: int, known: set[str]) -> dict:
+    from poetgen.cipu import find, load
+
+    out: dict = {"ci_per_tune": n, "tunes": {}}
+    for name in list(load())[:10]:
+        pattern = find(name)
+        rhymed = poet.write(cipai=name, n=n, seed=2, tones="rhyme")
+        strict = poet.write(cipai=name, n=n, seed=3, **EVERY_RULE)
+        shaped = rhymed + strict
+        kept = [fixed_positions_kept(p, pattern) for p in strict]
+        long_lines = [line for p in strict for line in p.lines if len(line) >= 4]
+        out["tunes"][name] = {
+            "shape": sum([len(x) for x in p.lines] == list(pattern.lengths) for p in shaped) / len(shaped),
+            "rhyme_in_one_bu": sum(p.check["rhymes"] for p in shaped) / len(shaped),
+            "strict_positions": sum(k for k, _ in kept) / max(1, sum(t for _, t in kept)),
+            "strict_ci_ok": sum(p.check["ok"] for p in strict) / n,
+            "copied_lines_4plus": sum(line in known for line in long_lines) / max(1, len(long_lines)),
+            "distinct_2": distinct_2(strict),
+        }
+    plain = timed(lambda: poet.write(cipai="浣溪沙", n=1, seed=1, **FREE_OF_RULES))
+    full = timed(lambda: poet.write(cipai="浣溪沙", n=1, seed=1, acrostic="春夏秋冬花月", theme="思念故乡",
+                                    rhyme="第七部", **EVERY_RULE, **TRUNCATED))
+    out["one_huanxisha_ms"] = {"unconstrained": round(plain, 1), "every_constraint": round(full, 1),
+                               "ratio": round(full / plain, 2)}
+    for figures in out["tunes"].values():
+        for key, value in figures.items():
+            figures[key] = round(value, 4)
+    return out
+
+
+def print_table(rows: dict) -> None:
+    keys = list(next(iter(rows.values())))
+    print("| figure | " + " | ".join(rows) + " |")
+    print("| --- |" + " --- |" * len(rows))
+    for key in keys:
+        print(f"| {key} | " + " | ".join(f"{f[key]:.4f}" for f in rows.values()) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--poems", type=int, default=200)
+    parser.add_argument("--ci-poems", type=int, default=50)
+    parser.add_argument("--only", choices=["shi", "ci"], default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     poet = Poet.load(args.model)
     known = corpus_lines(poet)
-    n = args.poems
+    report: dict = {}
+    if args.only != "ci":
+        report["shi"] = shi_report(poet, args.poems, known)
+    if args.only != "shi":
+        report["ci"] = ci_report(poet, args.ci_poems, known)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    if "shi" in report:
+        print_table(report["shi"]["forms"])
+        print(f"batch of 64 七律: {report['shi']['batch64_qilv_ms']}")
+    if "ci" in report:
+        print_table(report["ci"]["tunes"])
+        print(f"one 浣溪沙: {report['ci']['one_huanxisha_ms']}")
+
+
+def shi_report(poet: Poet, n: int, known: set[str]) -> dict:
     report: dict = {"poems_per_form": n, "forms": {}}
     for form in FORMS:
         free = poet.write(form=form, n=n, seed=1, **FREE_OF_RULES)
@@ -107,15 +180,7 @@ def main() -> None:
     for figures in report["forms"].values():
         for key, value in figures.items():
             figures[key] = round(value, 4)
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-        return
-    keys = list(next(iter(report["forms"].values())))
-    print("| figure | " + " | ".join(report["forms"]) + " |")
-    print("| --- |" + " --- |" * len(report["forms"]))
-    for key in keys:
-        print(f"| {key} | " + " | ".join(f"{f[key]:.4f}" for f in report["forms"].values()) + " |")
-    print(f"batch of 64 七律: {report['batch64_qilv_ms']}")
+    return report
 
 
 if __name__ == "__main__":

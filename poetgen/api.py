@@ -126,6 +126,7 @@ class Poet:
         self.write(form="七绝", theme="春", n=1, seed=0)
         self.write(form="七绝", n=1, seed=0, top_k=40, top_p=0.9)
         self.write(form="free", n=1, seed=0, max_tokens=16)
+        self.write(cipai="浣溪沙", n=1, seed=0)  # a ci's loop has its own rule
         for form in FORMS:  # the merged loops that a busy page uses
             self._write_together([dict(form=form, n=1, seed=s) for s in (0, 1)])
 

@@ -30,7 +30,9 @@ from .prosody import Report, rhyme_table  # noqa: E402
 if TYPE_CHECKING:
     from .api import Poem, Poet
 
-FORM_CHOICES = ["自由", *FORMS]
+FORM_CHOICES = ["自由", *FORMS, "词"]
+NO_TUNE = "（选词牌）"
+AUTO_TUNE = "自动识别"
 TONE_CHOICES = [("严格格律", "strict"), ("只押韵", "rhyme"), ("不限", "off")]
 SCRIPT_CHOICES = [("简体", "simplified"), ("繁體", "traditional")]
 STYLE_CHOICES = [("唐风", "唐"), ("宋调", "宋")]
@@ -38,11 +40,13 @@ MAX_WEB_POEMS = 16
 STREAM_CHUNK = 16  # tokens per draft: about a couplet of a 七言 poem
 WRITE_SECONDS = 30  # a generator's own deadline: Gradio's time_limit does not stop one mid-stream
 EXAMPLES = [
-    ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 3, 1, "simplified", "唐"],
-    ["五律", "明月", "", "", "自动", "strict", 0.8, 40, 0.95, 3, 7, "simplified", "唐"],
-    ["七律", "", "", "思念故乡", "陽", "strict", 0.7, 0, 0.9, 2, 3, "simplified", "宋"],
-    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 1.0, 0, 1.0, 4, 11, "traditional", "唐"],
+    ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 3, 1, "simplified", "唐", NO_TUNE],
+    ["五律", "明月", "", "", "自动", "strict", 0.8, 40, 0.95, 3, 7, "simplified", "唐", NO_TUNE],
+    ["七律", "", "", "思念故乡", "陽", "strict", 0.7, 0, 0.9, 2, 3, "simplified", "宋", NO_TUNE],
+    ["词", "", "", "秋夜 思乡", "自动", "strict", 0.8, 0, 1.0, 2, 5, "simplified", "宋", "浣溪沙"],
+    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 1.0, 0, 1.0, 4, 11, "traditional", "唐", NO_TUNE],
 ]
+MAX_LINES, MAX_LINE_CHARS = 30, 12  # of any form or tune: the 换字 place's bounds
 CSS = """
 .poem-card { background: #fbf8f1; border: 1px solid #e7dcc4; border-radius: 10px; padding: 1.1em 1.4em;
   margin: 0.9em 0; box-shadow: 0 1px 4px rgba(60, 40, 10, 0.07); max-width: 40em; }
@@ -53,6 +57,8 @@ CSS = """
 .poem .rhyme { color: #1f6fb2; font-weight: bold; }
 .poem .stanza { display: block; block-size: 0.9em; }
 .meta { color: #7a7062; font-size: 0.85em; word-break: break-all; }
+.copy-id { font-size: 0.85em; color: #7a7062; background: none; border: 1px solid #d8ccb2; border-radius: 4px;
+  padding: 0 0.5em; margin-left: 0.4em; cursor: pointer; }
 .vertical .poem { writing-mode: vertical-rl; text-orientation: upright; line-height: 1.8; max-height: 24em; }
 .vertical .poem-card { display: inline-block; vertical-align: top; margin-right: 0.8em; }
 @media (max-width: 600px) { .poem { font-size: 1.45rem; letter-spacing: 0.05em; } .poem-card { padding: 0.8em; } }
@@ -117,9 +123,18 @@ def render_poem(poem: Poem) -> str:
     report = poem.check
     marks = [shown[-1:] for shown in poem.text.split("\n") if shown]
     verdict = html.escape(report.get("verdict", ""))
+    form = "" if poem.cipai else html.escape(poem.form) + " · "  # a ci's verdict names its tune
     return (f'<div class="poem-card"><div class="poem">{marked_lines(poem.lines, marks, report)}</div>'
-            f'<div class="meta">{html.escape(poem.cipai or poem.form)} · 评分 {poem.score:.3f} · {verdict}<br>'
-            f'编号：<code>{html.escape(poem.id)}</code></div></div>')
+            f'<div class="meta">{form}评分 {poem.score:.3f} · {verdict} {copy_id(poem.id)}</div></div>')
+
+
+def copy_id(poem_id: str) -> str:
+    """The id behind a small control: a click copies it (the page runs on localhost, where the
+    clipboard API is allowed), and it stays selectable in a tooltip for other browsers."""
+    quoted = html.escape(poem_id, quote=True)
+    return (f'<button class="copy-id" data-id="{quoted}" title="{quoted}" '
+            "onclick=\"navigator.clipboard&&navigator.clipboard.writeText(this.dataset.id)"
+            ".then(()=>{this.textContent='已复制'})\">复制编号</button>")
 
 
 def render_draft(text: str) -> str:
@@ -185,11 +200,11 @@ class LoadingPoet:
             self._poet.warm_up()
             print("warm: every decoding loop is compiled", flush=True)
 
-    def check(self, text: str):
+    def check(self, text: str, cipai: str | None = None):
         """The 格律 check needs no model: it answers while the model still loads."""
         from .prosody import check_text
 
-        return check_text(text, self.table)
+        return check_text(text, self.table, cipai)
 
     def __getattr__(self, name: str):
         if not self._ready.wait(timeout=120):
@@ -213,17 +228,35 @@ class Handlers:
     inputs itself and speaks to the Poet. Plain methods, so tests call them without a server."""
 
     def __init__(self, poet: Poet | LoadingPoet):
+        from .cilin import N_BU, NAMES
+        from .cipu import load
+
         self.poet = poet
-        self.groups = ["自动", *(poet.table.short_name(i) for i in range(poet.table.n_ping))]
+        self.shi_groups = [poet.table.short_name(i) for i in range(poet.table.n_ping)]
+        self.ci_groups = list(NAMES[:N_BU])
+        self.groups = ["自动", *self.shi_groups, *self.ci_groups]
+        self.tunes = list(load())  # most written first
+
+    def rhyme_of(self, rhyme, form: str) -> str | None:
+        rhyme = _choice(rhyme, "韵部", self.groups)
+        if rhyme == "自动":
+            return None
+        if (rhyme in self.ci_groups) != (form == "词"):
+            raise gr.Error("词用词林正韵的部（第一部…第十九部），诗用平水韵（東、陽…）")
+        return rhyme
 
     def write_kwargs(self, form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed,
-                     script, style) -> dict:
+                     script, style, cipai=NO_TUNE) -> dict:
         form = _choice(form, "诗体", FORM_CHOICES)
         tones = _choice(tones, "格律", TONE_CHOICES)
+        cipai = _choice(cipai, "词牌", [NO_TUNE, *self.tunes])
+        if form == "词" and cipai == NO_TUNE:
+            raise gr.Error("写词请先选一个词牌")
         kwargs = dict(
-            form="free" if form == "自由" else form,
-            start=_text(start, "起句"), acrostic=_text(acrostic, "藏头", 8), theme=_text(theme, "主题"),
-            rhyme=None if _choice(rhyme, "韵部", self.groups) == "自动" else rhyme,
+            form=None if form == "词" else "free" if form == "自由" else form,
+            cipai=cipai if form == "词" else None,
+            start=_text(start, "起句"), acrostic=_text(acrostic, "藏头", MAX_LINES), theme=_text(theme, "主题"),
+            rhyme=self.rhyme_of(rhyme, form),
             tones=tones if form != "自由" or tones == "off" else "off",
             temperature=_number(temperature, "温度", 0, 2), top_k=_number(top_k, "top-k", 0, 1000, True),
             top_p=_number(top_p, "top-p", 0.01, 1), n=_number(n, "首数", 1, MAX_WEB_POEMS, True),
@@ -235,9 +268,9 @@ class Handlers:
         return kwargs
 
     def write(self, form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script,
-              style="唐"):
+              style="唐", cipai=NO_TUNE):
         kwargs = self.write_kwargs(form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n,
-                                   seed, script, style)
+                                   seed, script, style, cipai)
         deadline = time.monotonic() + WRITE_SECONDS
         # Streamed as it is written: the compiled loop runs a few tokens at a time and each
         # draft shows every poem so far; concurrent visitors still share decoding passes.
@@ -249,10 +282,11 @@ class Handlers:
                     yield "".join(render_draft(text) for text in texts), "", ""
         yield "".join(render_poem(p) for p in poems), "\n\n".join(p.text for p in poems), poems[0].id
 
-    def check(self, text):
+    def check(self, text, cipai=AUTO_TUNE):
         text = _text(text, "诗", 2000)
+        cipai = _choice(cipai, "词牌", [AUTO_TUNE, *self.tunes])
         with page_errors():
-            return render_report(self.poet.check(text), text)
+            return render_report(self.poet.check(text, None if cipai == AUTO_TUNE else cipai), text)
 
     def regenerate(self, poem_id):
         poem_id = _text(poem_id, "编号", 4000)
@@ -261,7 +295,7 @@ class Handlers:
 
     @staticmethod
     def place(line, position) -> tuple[int, int]:
-        return (_number(line, "句", 1, 8, True) - 1, _number(position, "字", 1, 7, True) - 1)
+        return (_number(line, "句", 1, MAX_LINES, True) - 1, _number(position, "字", 1, MAX_LINE_CHARS, True) - 1)
 
     def alternatives(self, poem_id, line, position):
         poem_id = _text(poem_id, "编号", 4000)
@@ -284,17 +318,18 @@ class Handlers:
 def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
     handlers = Handlers(poet)
     with gr.Blocks(title="poetgen 诗词生成", analytics_enabled=False) as app:
-        gr.Markdown("# poetgen · 格律诗生成\n"
-                    "以全唐诗、全宋诗、全宋词训练的 LSTM 写五绝、七绝、五律、七律："
+        gr.Markdown("# poetgen · 格律诗词生成\n"
+                    "以全唐诗、全宋诗、全宋词训练的 LSTM 写五绝、七绝、五律、七律，按词牌填词："
                     "藏头、主题、押韵、平仄，唐风或宋调。")
         with gr.Tab("写诗"):
             write_tab(handlers)
         with gr.Tab("格律检查"):
             text = gr.Textbox(label="诗", lines=6, max_length=2000,
                               placeholder="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+            check_tune = gr.Dropdown([AUTO_TUNE, *handlers.tunes], value=AUTO_TUNE, label="词牌（词按句式自动识别）")
             check_button = gr.Button("检查", elem_id="check")
             report = gr.HTML()
-            check_button.click(handlers.check, text, report, api_name="check", time_limit=10)
+            check_button.click(handlers.check, [text, check_tune], report, api_name="check", time_limit=10)
         with gr.Tab("按编号重写"):
             poem_id = gr.Textbox(label="编号", max_length=4000)
             again = gr.Button("重写", elem_id="regenerate")
@@ -310,13 +345,15 @@ def write_tab(handlers: Handlers) -> None:
     with gr.Row():
         form = gr.Dropdown(FORM_CHOICES, value="七绝", label="诗体")
         tones = gr.Radio(TONE_CHOICES, value="strict", label="格律")
-        rhyme = gr.Dropdown(handlers.groups, value="自动", label="韵部（平水韵）")
+        cipai = gr.Dropdown([NO_TUNE, *handlers.tunes], value=NO_TUNE, label="词牌（选了即填词）",
+                            elem_id="cipai")
+        rhyme = gr.Dropdown(handlers.groups, value="自动", label="韵部（诗：平水韵；词：词林正韵）")
         script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体")
         style = gr.Radio(STYLE_CHOICES, value="唐", label="风格")
         vertical = gr.Checkbox(False, label="竖排（由上而下，自右而左）", elem_id="vertical")
     with gr.Row():
         start = gr.Textbox(label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
-        acrostic = gr.Textbox(label="藏头", max_length=8, placeholder="如：春夏秋冬")
+        acrostic = gr.Textbox(label="藏头", max_length=MAX_LINES, placeholder="如：春夏秋冬（每句一字）")
         theme = gr.Textbox(label="主题", max_length=MAX_TEXT, placeholder="如：思念故乡")
     with gr.Accordion("采样", open=False):
         with gr.Row():
@@ -330,13 +367,16 @@ def write_tab(handlers: Handlers) -> None:
     vertical.change(lambda on: gr.HTML(elem_classes=["vertical"] if on else []), vertical, poems,
                     api_visibility="private", queue=False)
     plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="plain")
-    inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style]
+    inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai]
+    # Choosing a tune is asking for a ci.
+    cipai.change(lambda tune, now: "词" if tune != NO_TUNE else ("七绝" if now == "词" else now), [cipai, form],
+                 form, api_visibility="private", queue=False)
     gr.Examples(EXAMPLES, inputs=inputs)
     with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
         with gr.Row():
             alt_id = gr.Textbox(label="编号（默认第一首）", max_length=4000, elem_id="alt-id")
-            alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=8, label="第几句")
-            alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=7, label="第几字")
+            alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=MAX_LINES, label="第几句")
+            alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=MAX_LINE_CHARS, label="第几字")
         alt_button = gr.Button("看候选", elem_id="alternatives")
         alt_json = gr.JSON(label="候选与概率", visible=False)
         alt_choice = gr.Radio([], label="候选字（模型概率）", elem_id="alt-choices")

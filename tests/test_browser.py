@@ -67,6 +67,21 @@ def test_write_a_poem_then_change_a_character(browser, server, tmp_path):
     page.close()
 
 
+def test_the_id_is_behind_a_copy_control(browser, server):
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(server + "/", wait_until="networkidle")
+    page.locator("#write").click()
+    button = page.locator("#poems .copy-id").first
+    sync_api.expect(button).to_be_visible(timeout=60_000)
+    first_id = page.locator("#alt-id textarea").input_value()
+    assert first_id.startswith("pg4_") and first_id not in page.locator("#poems").inner_text()  # not in the text
+    button.click()
+    sync_api.expect(button).to_have_text("已复制", timeout=5_000)
+    assert page.evaluate("() => navigator.clipboard.readText()") == first_id
+    context.close()
+
+
 def test_usable_at_phone_width(browser, server, tmp_path):
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     page.goto(server + "/", wait_until="networkidle")
@@ -103,4 +118,27 @@ def test_vertical_layout_and_a_marked_violation_in_the_check_tab(browser, server
     assert page.evaluate("e => getComputedStyle(e).color", bad.element_handle()) == "rgb(192, 57, 43)"
     if os.environ.get("POETGEN_KEEP_SCREENSHOTS"):
         page.screenshot(path=os.environ["POETGEN_KEEP_SCREENSHOTS"] + "/check.png", full_page=True)
+    page.close()
+
+
+def test_a_ci_by_its_tune_in_two_stanzas(browser, server):
+    page = browser.new_page(viewport={"width": 1200, "height": 1600})
+    page.goto(server + "/", wait_until="networkidle")
+    tune = page.locator("#cipai input")
+    tune.click()
+    tune.fill("浣溪沙")
+    page.get_by_role("option", name="浣溪沙", exact=True).click()
+    # choosing a tune asks for a ci
+    sync_api.expect(page.get_by_role("combobox", name="诗体", exact=True)).to_have_value("词", timeout=10_000)
+    page.locator("#write").click()
+    plain = page.locator("#plain textarea")
+    sync_api.expect(plain).not_to_have_value("", timeout=60_000)
+    first = plain.input_value().split("\n\n")[0].split("\n")
+    assert [len(line) for line in first] == [8, 8, 8]  # the 上阕: three lines of 7 and a mark
+    card = page.locator("#poems .poem-card").first
+    assert "浣溪沙" in card.locator(".meta").inner_text()
+    gap = page.evaluate("() => document.querySelector('#poems .poem .stanza').getBoundingClientRect().height")
+    assert gap > 5  # the 下阕 set apart
+    if os.environ.get("POETGEN_KEEP_SCREENSHOTS"):
+        page.screenshot(path=os.environ["POETGEN_KEEP_SCREENSHOTS"] + "/ci.png", full_page=True)
     page.close()

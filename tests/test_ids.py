@@ -14,9 +14,11 @@ MODEL = "8d2f6280290e"
 
 
 def page_example_params(row) -> WriteParams:
-    form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style = row
-    return WriteParams(form=form, start=start, acrostic=acrostic, theme=theme, rhyme=None if rhyme == "自动" else rhyme,
-                       tones=tones, temperature=temperature, top_k=top_k, top_p=top_p, script=script, style=style)
+    form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai = row
+    ci = form == "词"
+    return WriteParams(form=None if ci else form, cipai=cipai if ci else None, start=start, acrostic=acrostic,
+                       theme=theme, rhyme=None if rhyme == "自动" else rhyme, tones=tones, temperature=temperature,
+                       top_k=top_k, top_p=top_p, script=script, style=style)
 
 
 @pytest.mark.parametrize("row", EXAMPLES)
@@ -33,6 +35,7 @@ def test_the_page_examples_have_ids_of_at_most_48_characters(row):
     WriteParams(start="明月，", form=None, max_tokens=60, no_copy=False, max_repeat=0, opening="<其他>"),
     WriteParams(temperature=1, top_p=0.123456789, tones="off", pattern="仄起首句不入韵", tail="𠀋山"),
     WriteParams(top_k=-3, temperature=0.0, script="simplified", acrostic="春夏秋冬"),
+    WriteParams(cipai="水调歌头", rhyme="第七部", theme="中秋"),
 ])
 def test_every_kind_of_value_comes_back_exactly(params):
     for seed, index in ((0, 0), (2**31 - 2, 767)):

@@ -12,7 +12,7 @@ from conftest import REPO
 
 gradio_client = pytest.importorskip("gradio_client")
 
-WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified", "唐"]
+WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified", "唐", "（选词牌）"]
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,20 @@ def test_write_streams_then_check_regenerate_and_alternatives(client):
     assert [label.split()[0] for label, _ in radio["choices"]] == [c["char"] for c in choices]
     probs = [c["probability"] for c in choices]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
+
+
+def test_a_ci_over_http_then_its_check(client):
+    html, text, poem_id = client.predict("词", "", "", "秋夜", "自动", "strict", 0.8, 0, 1.0, 1, 5, "simplified",
+                                         "宋", "浣溪沙", api_name="/write")
+    lines = [line for line in text.split("\n") if line]
+    assert [len(line) for line in lines] == [8] * 6 and text.split("\n")[3] == ""  # 7 + mark; two stanzas
+    assert "浣溪沙" in html and "合律" in html and html.count('class="stanza"') == 1
+    report = client.predict(text, "自动识别", api_name="/check")
+    assert "浣溪沙" in report and "合律" in report
+    report = client.predict(text, "菩萨蛮", api_name="/check")
+    assert "句式不合" in report
+    again = client.predict(poem_id, api_name="/regenerate")
+    assert plain_text(again).split("编号")[0] == plain_text(html).split("编号")[0]
 
 
 def raw_call(server, endpoint, data):
@@ -142,7 +156,8 @@ def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
         def client(k):
             texts = []
             for r in range(10):
-                data = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, 100 * k + r, "simplified", "唐"]
+                data = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, 100 * k + r, "simplified", "唐",
+                        "（选词牌）"]
                 done = [p for name, p in sse_events(raw_call(server, "write", data)) if name == "complete"]
                 texts.append(done[-1][1] if done else None)
             return texts
@@ -166,13 +181,14 @@ def test_page_handlers_work_without_a_server(tiny_poet):
     from poetgen.web import Handlers
 
     handlers = Handlers(tiny_poet)
-    args = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 2, 3, "simplified", "唐"]
+    args = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 2, 3, "simplified", "唐", "（选词牌）"]
     *drafts, (html, text, first_id) = list(handlers.write(*args))
     assert html.count('class="poem"') == 2 and len(text.split("\n\n")) == 2
     assert all(len(line) == 6 for poem in text.split("\n\n") for line in poem.split("\n"))  # 5 + mark
     assert poem_texts(handlers.regenerate(first_id)) == poem_texts(html)[:1]  # the id's poem, again
     assert "合律" in handlers.check("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
-    for index, value, word in ((0, "十四行", "诗体"), (12, "元", "风格"), (9, 0, "首数"), (6, float("nan"), "温度")):
+    for index, value, word in ((0, "十四行", "诗体"), (12, "元", "风格"), (9, 0, "首数"), (6, float("nan"), "温度"),
+                               (13, "浣沙溪", "词牌"), (4, "第七部", "词林正韵")):
         bad = list(args)
         bad[index] = value
         with pytest.raises(gr.Error, match=word):
