@@ -36,4 +36,19 @@ class Script:
         return self._t2s.convert(text)
 
     def display(self, text: str, script: str) -> str:
-        return self._t2s.convert(text) if script == "simplified" else text
+        """The text in the script asked for. A simplified form that lies outside the CJK basic
+        and extension-A blocks (鑪 -> 𬬻: common fonts lack it) is shown in its traditional form."""
+        if script != "simplified":
+            return text
+        converted = self._t2s.convert(text)
+        if len(converted) != len(text):
+            converted = "".join(self._t2s.convert(ch) for ch in text)
+        return "".join(c if is_common(c) or not is_common(o) else o for o, c in zip(text, converted))
+
+
+def is_common(ch: str) -> bool:
+    """Not a Han character, or one of the CJK basic or extension-A blocks."""
+    code = ord(ch)
+    if code < 0x3400 or 0xA000 <= code < 0xF900 or 0xFB00 <= code < 0x20000:
+        return True
+    return code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF

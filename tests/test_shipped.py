@@ -84,3 +84,16 @@ def test_the_shipped_model_writes_a_qilv_in_each_style_it_knows(shipped_poet, st
         return
     for poem in shipped_poet.write(form="七律", style=style, n=2, seed=3):
         assert [len(line) for line in poem.lines] == [7] * 8 and poem.check["ok"], poem.text
+
+
+def test_simplified_display_never_needs_an_extension_block_font():
+    """Every character the shipped model can write shows, in simplified, as a character of the
+    CJK basic or extension-A blocks where its traditional form is one (鑪 stays 鑪, not 𬬻)."""
+    from poetgen.script import Script, is_common
+    from poetgen.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer.load(SHIPPED / "vocab.json")
+    chars = "".join(t for t in tokenizer.tokens[tokenizer.first_char:] if is_common(t))
+    shown = Script(tokenizer.index).display(chars, "simplified")
+    assert len(shown) == len(chars) and all(is_common(ch) for ch in shown)
+    assert Script(tokenizer.index).display("洪鑪待詔回", "simplified") == "洪鑪待诏回"
