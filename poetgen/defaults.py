@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def default_model_dir() -> Path:
-    """$POETGEN_MODEL, else the model shipped in the repository's models/ folder."""
+    """$POETGEN_MODEL, else the model shipped in the repository's models/ folder (found from an
+    editable install or from the current directory)."""
     env = os.environ.get("POETGEN_MODEL")
     if env:
         return Path(env)
@@ -24,10 +25,15 @@ def default_model_dir() -> Path:
         candidate = root / "models" / DEFAULT_MODEL
         if candidate.is_dir():
             return candidate
-    raise ModelError(f"no model given and models/{DEFAULT_MODEL} not found; pass a model directory")
+    raise ModelError(f"no model found: set POETGEN_MODEL to a model directory (e.g. the repository's "
+                     f"models/{DEFAULT_MODEL}; an installed copy of poetgen does not hold the model) or pass --model")
 
 
 def default_corpus_dir() -> Path | None:
+    """$POETGEN_CORPUS, else the repository's corpus/ (for the no-copy rule); None without one."""
+    env = os.environ.get("POETGEN_CORPUS")
+    if env:
+        return Path(env)
     for root in (REPO, Path.cwd()):
         if any((root / "corpus" / name).is_file() for name in ("train.jsonl.gz", "train.jsonl")):
             return root / "corpus"
