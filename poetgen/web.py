@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
+import logging
 import math
 import os
 import re
@@ -26,6 +27,7 @@ from .corpus import FORMS  # noqa: E402
 from .defaults import MAX_TEXT, default_model_dir  # noqa: E402
 from .errors import PoetgenError  # noqa: E402
 from .prosody import Report, rhyme_table  # noqa: E402
+from .zh import chinese  # noqa: E402
 
 if TYPE_CHECKING:
     from .api import Poem, Poet
@@ -67,30 +69,56 @@ CSS = """
 
 # ----------------------------------------------------------------------------- validation
 
+log = logging.getLogger("poetgen.page")
+
+
+def refuse(message: str) -> gr.Error:
+    """A rejected request: its message for the visitor, one line in the server's log, no
+    traceback (a flood of bad requests must not flood the log)."""
+    log.warning("rejected request: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
+class PageBlocks(gr.Blocks):
+    """Blocks whose input errors speak Chinese: values missing from a raw HTTP call are refused
+    like any other bad input (Gradio's own check says it in English with a traceback and sends
+    the caller no message). The handlers get the raw values (`preprocess=False`) and check them."""
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        if len(inputs) < len(block_fn.inputs):
+            raise refuse(f"参数不全：需要 {len(block_fn.inputs)} 个值，收到 {len(inputs)} 个")
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001 - any value Gradio cannot take is the caller's mistake
+            raise refuse(f"输入有误：{type(e).__name__}") from None
+
 def _text(value, name: str, limit: int = MAX_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise gr.Error(f"{name}必须是文字")
+        raise refuse(f"{name}必须是文字")
     if len(value) > limit:
-        raise gr.Error(f"{name}太长：{len(value)} 字，最多 {limit} 字")
+        raise refuse(f"{name}太长：{len(value)} 字，最多 {limit} 字")
     return value.strip()
 
 
 def _number(value, name: str, low: float, high: float, whole: bool = False):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise gr.Error(f"{name}必须是有限的数字")
+        raise refuse(f"{name}必须是有限的数字")
     if whole and value != int(value):
-        raise gr.Error(f"{name}必须是整数")
+        raise refuse(f"{name}必须是整数")
     if not low <= value <= high:
-        raise gr.Error(f"{name}必须在 {low} 到 {high} 之间")
+        raise refuse(f"{name}必须在 {low} 到 {high} 之间")
     return int(value) if whole else float(value)
 
 
 def _choice(value, name: str, choices: list) -> str:
     allowed = [c[1] if isinstance(c, tuple) else c for c in choices]
     if value not in allowed:
-        raise gr.Error(f"{name}只能是：{'、'.join(map(str, allowed))}")
+        shown = "、".join(map(str, allowed[:12])) + ("等" if len(allowed) > 12 else "")
+        raise refuse(f"{name}只能是：{shown}")
     return value
 
 
@@ -208,9 +236,9 @@ class LoadingPoet:
 
     def __getattr__(self, name: str):
         if not self._ready.wait(timeout=120):
-            raise gr.Error("模型仍在加载，请稍候再试")
+            raise refuse("模型仍在加载，请稍候再试")
         if self._error is not None:
-            raise gr.Error(f"模型无法加载：{self._error}")
+            raise refuse(f"模型无法加载：{chinese(str(self._error))}")
         return getattr(self._poet, name)
 
 
@@ -220,7 +248,7 @@ def page_errors():
     try:
         yield
     except PoetgenError as e:
-        raise gr.Error(str(e)) from None
+        raise refuse(chinese(str(e))) from None
 
 
 class Handlers:
@@ -242,7 +270,7 @@ class Handlers:
         if rhyme == "自动":
             return None
         if (rhyme in self.ci_groups) != (form == "词"):
-            raise gr.Error("词用词林正韵的部（第一部…第十九部），诗用平水韵（東、陽…）")
+            raise refuse("词用词林正韵的部（第一部…第十九部），诗用平水韵（東、陽…）")
         return rhyme
 
     def write_kwargs(self, form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed,
@@ -251,7 +279,7 @@ class Handlers:
         tones = _choice(tones, "格律", TONE_CHOICES)
         cipai = _choice(cipai, "词牌", [NO_TUNE, *self.tunes])
         if form == "词" and cipai == NO_TUNE:
-            raise gr.Error("写词请先选一个词牌")
+            raise refuse("写词请先选一个词牌")
         kwargs = dict(
             form=None if form == "词" else "free" if form == "自由" else form,
             cipai=cipai if form == "词" else None,
@@ -277,7 +305,7 @@ class Handlers:
         with page_errors():
             for texts, poems in self.poet.write_stream(chunk=STREAM_CHUNK, **kwargs):
                 if time.monotonic() > deadline:
-                    raise gr.Error(f"超时：超过 {WRITE_SECONDS} 秒")
+                    raise refuse(f"超时：超过 {WRITE_SECONDS} 秒")
                 if poems is None:
                     yield "".join(render_draft(text) for text in texts), "", ""
         yield "".join(render_poem(p) for p in poems), "\n\n".join(p.text for p in poems), poems[0].id
@@ -309,7 +337,7 @@ class Handlers:
         poem_id = _text(poem_id, "编号", 4000)
         choice = _text(choice, "候选字", 20)
         if not choice:
-            raise gr.Error("先选一个候选字")
+            raise refuse("先选一个候选字")
         with page_errors():
             poem = self.poet.rewrite(poem_id, *self.place(line, position), choice.split()[0])
         return render_poem(poem), poem.text, poem.id
@@ -317,7 +345,7 @@ class Handlers:
 
 def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
     handlers = Handlers(poet)
-    with gr.Blocks(title="poetgen 诗词生成", analytics_enabled=False) as app:
+    with PageBlocks(title="poetgen 诗词生成", analytics_enabled=False) as app:
         gr.Markdown("# poetgen · 格律诗词生成\n"
                     "以全唐诗、全宋诗、全宋词训练的 LSTM 写五绝、七绝、五律、七律，按词牌填词："
                     "藏头、主题、押韵、平仄，唐风或宋调。")
@@ -329,12 +357,14 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
             check_tune = gr.Dropdown([AUTO_TUNE, *handlers.tunes], value=AUTO_TUNE, label="词牌（词按句式自动识别）")
             check_button = gr.Button("检查", elem_id="check")
             report = gr.HTML()
-            check_button.click(handlers.check, [text, check_tune], report, api_name="check", time_limit=10)
+            check_button.click(handlers.check, [text, check_tune], report, api_name="check", time_limit=10,
+                               preprocess=False)
         with gr.Tab("按编号重写"):
             poem_id = gr.Textbox(label="编号", max_length=4000)
             again = gr.Button("重写", elem_id="regenerate")
             again_out = gr.HTML()
-            again.click(handlers.regenerate, poem_id, again_out, api_name="regenerate", time_limit=60)
+            again.click(handlers.regenerate, poem_id, again_out, api_name="regenerate", time_limit=60,
+                        preprocess=False)
         with gr.Tab("模型"):
             model_tab(poet.model_dir)
     app.queue(max_size=64, default_concurrency_limit=2)
@@ -383,12 +413,13 @@ def write_tab(handlers: Handlers) -> None:
         pick = gr.Button("用此字重写后文", elem_id="rewrite")
         rewritten = gr.HTML(elem_id="rewritten")
     # Many at once: concurrent requests are merged into one batched decoding pass.
+    # preprocess=False: the handlers get the raw values and check them all themselves.
     button.click(handlers.write, inputs, [poems, plain, alt_id], api_name="write", concurrency_limit=16,
-                 time_limit=60)
+                 time_limit=60, preprocess=False)
     alt_button.click(handlers.alternatives, [alt_id, alt_line, alt_pos], [alt_json, alt_choice],
-                     api_name="alternatives", time_limit=30)
+                     api_name="alternatives", time_limit=30, preprocess=False)
     pick.click(handlers.rewrite, [alt_id, alt_line, alt_pos, alt_choice], [rewritten, plain, alt_id],
-               api_visibility="private", time_limit=30)
+               api_visibility="private", time_limit=30, preprocess=False)
 
 
 def model_tab(model_dir: Path | None) -> None:

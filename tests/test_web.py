@@ -115,6 +115,41 @@ def test_bad_input_over_raw_http_is_refused(server, index, value):
     assert done and 'class="poem"' in done[-1][0]
 
 
+MALFORMED = [  # (endpoint, data): wrong types, nulls, missing values, forged ids, out-of-range places
+    ("write", [*WRITE_ARGS[:6], "hot", *WRITE_ARGS[7:]]),
+    ("write", [*WRITE_ARGS[:9], None, *WRITE_ARGS[10:]]),
+    ("write", [*WRITE_ARGS[:10], "seven", *WRITE_ARGS[11:]]),
+    ("write", [*WRITE_ARGS[:7], [1, 2], *WRITE_ARGS[8:]]),
+    ("write", WRITE_ARGS[:13]),
+    ("write", [*WRITE_ARGS[:2], "春夏秋", *WRITE_ARGS[3:]]),  # three heads for a 七绝
+    ("write", ["词", *WRITE_ARGS[1:4], "第七部", *WRITE_ARGS[5:13], "浣沙溪"]),
+    ("check", [None, "自动识别"]),
+    ("check", ["白日依山尽", 5]),
+    ("check", [12345, "自动识别"]),
+    ("regenerate", ["pg4_" + "A" * 20]),
+    ("regenerate", [None]),
+    ("regenerate", ["not an id"]),
+    ("alternatives", ["pg4_AAAA", "two", None]),
+    ("alternatives", [None, 1, 1]),
+]
+
+
+def test_every_malformed_call_gets_a_chinese_message_and_one_log_line(server, capfd, caplog):
+    capfd.readouterr()
+    caplog.clear()
+    for endpoint, data in MALFORMED:
+        events = sse_events(raw_call(server, endpoint, data))
+        name, payload = events[-1]
+        assert name == "error", (endpoint, data, events)
+        message = payload["error"]
+        assert message and re.search(r"[\u4e00-\u9fff]", message), (endpoint, data, message)
+        named = message.replace("pg4_", "").replace("top-k", "").replace("top-p", "")  # the page's own labels
+        assert not re.search(r"[A-Za-z]{3,}", named), message  # no English
+    assert "Traceback" not in capfd.readouterr().err
+    lines = [r for r in caplog.records if r.name == "poetgen.page" and "rejected request" in r.getMessage()]
+    assert len(lines) == len(MALFORMED)
+
+
 @pytest.mark.parametrize("path", ["/etc/passwd", "app.py", "models/x/model.keras", "../../etc/passwd"])
 def test_files_outside_the_page_are_refused(server, path):
     from conftest import REPO
