@@ -101,6 +101,16 @@ class Poet:
         (no model needed: `prosody.check_text`)."""
         return check_text(text, self.table, cipai)
 
+    def picture(self, poem: Poem) -> bytes:
+        """The poem as a PNG card for sharing (`picture.render`; needs a CJK font on the system)."""
+        from .picture import render
+
+        lines = [line for line in poem.text.split("\n") if line]
+        report = poem.check
+        title = " · ".join(x for x in ("" if poem.cipai else poem.form, report.get("verdict", "")) if x)
+        simplified = self.script.display(poem.text, "simplified") == poem.text
+        return render(lines, title, report.get("rhyme_lines", []), report.get("stanza", 0), simplified)
+
     def to_model_script(self, text: str) -> str:
         return self.script.to_model(text)
 

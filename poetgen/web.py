@@ -310,6 +310,19 @@ class Handlers:
                     yield "".join(render_draft(text) for text in texts), "", ""
         yield "".join(render_poem(p) for p in poems), "\n\n".join(p.text for p in poems), poems[0].id
 
+    def picture(self, poem_id):
+        """The PNG card of a poem, as a file the page offers for download."""
+        import tempfile
+
+        poem_id = _text(poem_id, "编号", 4000)
+        if not poem_id:
+            raise refuse("先写一首诗")
+        with page_errors():
+            png = self.poet.picture(self.poet.regenerate(poem_id))
+        with tempfile.NamedTemporaryFile(prefix="poem-", suffix=".png", delete=False) as out:
+            out.write(png)
+        return out.name
+
     def check(self, text, cipai=AUTO_TUNE):
         text = _text(text, "诗", 2000)
         cipai = _choice(cipai, "词牌", [AUTO_TUNE, *self.tunes])
@@ -396,6 +409,9 @@ def write_tab(handlers: Handlers) -> None:
     poems = gr.HTML(elem_id="poems")
     vertical.change(lambda on: gr.HTML(elem_classes=["vertical"] if on else []), vertical, poems,
                     api_visibility="private", queue=False)
+    with gr.Row():
+        picture_button = gr.Button("存为图片（第一首）", size="sm", elem_id="picture", scale=0)
+        picture = gr.File(label="诗卡（PNG）", interactive=False, elem_id="picture-file", height=60)
     plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="plain")
     inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai]
     # Choosing a tune is asking for a ci.
@@ -416,6 +432,8 @@ def write_tab(handlers: Handlers) -> None:
     # preprocess=False: the handlers get the raw values and check them all themselves.
     button.click(handlers.write, inputs, [poems, plain, alt_id], api_name="write", concurrency_limit=16,
                  time_limit=60, preprocess=False)
+    picture_button.click(handlers.picture, alt_id, picture, api_visibility="private", time_limit=30,
+                         preprocess=False)
     alt_button.click(handlers.alternatives, [alt_id, alt_line, alt_pos], [alt_json, alt_choice],
                      api_name="alternatives", time_limit=30, preprocess=False)
     pick.click(handlers.rewrite, [alt_id, alt_line, alt_pos, alt_choice], [rewritten, plain, alt_id],

@@ -51,6 +51,8 @@ MESSAGES: list[tuple[str, str]] = [
     (r"give exactly one replacement character.*", "请给出一个候选字"),
     (r"(.+) breaks the poem's 格律 at line (\d+), character (\d+)", "“{1}”放在第 {2} 句第 {3} 字会失律"),
     (r"nothing to check.*", "请输入要检查的诗"),
+    (r"no CJK font found.*", "服务器上找不到中文字体：请安装 fonts-noto-cjk，或设置 POETGEN_FONT"),
+    (r"the font (.+) lacks (.+): set POETGEN_FONT.*", "字体 {1} 缺少这些字：{2}"),
     (r"the poem is too long to check \((\d+) characters; at most (\d+)\)", "诗太长：{1} 字，最多 {2} 字"),
     (r"the text is not a poem of lines ending in.*", "这段文字不是以逗号、句号分句的诗"),
 ]

@@ -142,3 +142,27 @@ def test_a_ci_by_its_tune_in_two_stanzas(browser, server):
     if os.environ.get("POETGEN_KEEP_SCREENSHOTS"):
         page.screenshot(path=os.environ["POETGEN_KEEP_SCREENSHOTS"] + "/ci.png", full_page=True)
     page.close()
+
+
+def test_the_poem_as_a_picture(browser, server):
+    import io
+    import urllib.request
+
+    from PIL import Image
+    from test_picture import cjk_font_or_skip, han_glyphs_have_ink
+
+    path = cjk_font_or_skip()
+    page = browser.new_page(viewport={"width": 1200, "height": 1600})
+    page.goto(server + "/", wait_until="networkidle")
+    page.locator("#write").click()
+    plain = page.locator("#plain textarea")
+    sync_api.expect(plain).not_to_have_value("", timeout=60_000)
+    first = [line for line in plain.input_value().split("\n\n")[0].split("\n") if line]
+    page.locator("#picture").click()
+    link = page.locator("#picture-file a").first
+    sync_api.expect(link).to_be_visible(timeout=30_000)
+    href = link.get_attribute("href")
+    png = urllib.request.urlopen(href if href.startswith("http") else server + href, timeout=30).read()
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+    assert han_glyphs_have_ink(png, path, first)
+    page.close()
