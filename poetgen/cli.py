@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from .config import ModelConfig, TrainConfig, defaults
 from .errors import PoetgenError
+from .native_log import quiet_native_stderr
 from .params import WriteParams
 
 DEFAULT_RUNS = Path.home() / ".cache" / "poetgen" / "runs"
@@ -62,12 +62,14 @@ def _generate(args: argparse.Namespace) -> None:
     if args.id:
         poems = [poet.regenerate(args.id)]
     else:
-        poems = poet.write(start=args.start, form=args.form, temperature=args.temperature,
-                           top_k=args.top_k, top_p=args.top_p, n=args.n, seed=args.seed,
-                           script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
-                           rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
-                           no_copy=not args.allow_copy, max_repeat=args.max_repeat, rerank=args.rerank,
-                           style=args.style, max_tokens=args.max_tokens, cipai=args.cipai)
+        params = dict(start=args.start, form=args.form, temperature=args.temperature,
+                      top_k=args.top_k, top_p=args.top_p, n=args.n, seed=args.seed,
+                      script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
+                      rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
+                      no_copy=not args.allow_copy, max_repeat=args.max_repeat,
+                      style=args.style, max_tokens=args.max_tokens, cipai=args.cipai)
+        poems = (poet.write(rerank=args.rerank, **params) if args.rerank or args.n < BATCH_WITH_PROGRESS
+                 else _write_with_progress(poet, params))
     if args.json:
         print(json.dumps([p.to_dict() for p in poems], ensure_ascii=False, indent=2))
         return
@@ -77,6 +79,22 @@ def _generate(args: argparse.Namespace) -> None:
         print(f"【{poem.cipai or poem.form}】 score {poem.score:.3f}  {poem.check.get('verdict', '')}")
         print(poem.text)
         print(f"id: {poem.id}")
+
+
+BATCH_WITH_PROGRESS = 32  # poems from which `generate` shows a bar (on a terminal)
+
+
+def _write_with_progress(poet, params: dict) -> list:
+    """write(), streamed so that a bar counts the tokens written (same poems as one pass)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=f"writing {params['n']} poems", unit="token", disable=None)
+    poems: list = []
+    for _, finished in poet.write_stream(chunk=8, **params):
+        bar.update(8)
+        poems = finished or poems
+    bar.close()
+    return poems
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -134,12 +152,12 @@ def _evaluate(args: argparse.Namespace) -> None:
         raise PoetgenError("give --poems FILE_OR_FOLDER or --split valid (the corpus's validation split), not both")
     model, _, tokenizer = load_model_dir(args.model or _default_model())
     if args.poems is not None:
-        result = evaluate_poems(model, tokenizer, args.poems)
+        result = evaluate_poems(model, tokenizer, args.poems, progress=True)
     else:
         from .corpus import load_split
         from .evaluate import split_perplexity
 
-        result = split_perplexity(model, tokenizer, load_split(args.corpus, args.split))
+        result = split_perplexity(model, tokenizer, load_split(args.corpus, args.split), progress=True)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     elif args.poems is not None:
@@ -218,20 +236,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """TensorFlow's C++ start-up chatter (CUDA probes on a CPU machine) bypasses Python's
-    logging; hide it while TensorFlow loads so the CLI prints only what it means to."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def add_train_parser(sub) -> None:
     """`poetgen train`: every model and training option, defaults from poetgen/config.py."""
     p = sub.add_parser("train", help="train a model (resumable) and optionally export it")
@@ -300,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.command not in ("prepare", "check", "cipai"):  # none needs TensorFlow
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             import tensorflow  # noqa: F401
     try:
         args.func(args)

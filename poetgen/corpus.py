@@ -213,9 +213,12 @@ def clean_row(poem: dict, collection: str, to_traditional: ToTraditional | None)
 
 def iter_clean(files: Iterable[tuple[str, Path]], stats: Counter) -> Iterator[dict]:
     """Clean rows in reading order; a text seen before, in any collection, is dropped."""
+    from tqdm import tqdm
+
     seen: set[str] = set()
     to_traditional = None
-    for collection, path in files:
+    # A bar on a terminal only (tqdm's disable=None): the step reads some 1,300 files.
+    for collection, path in tqdm(list(files), desc="reading the dataset", unit="file", disable=None):
         if COLLECTIONS[collection][2] and to_traditional is None:
             to_traditional = ToTraditional()
         for poem in read_poems(path):

@@ -28,10 +28,15 @@ def _token_nll(model, inputs, targets):
     return tf.reduce_logsumexp(logits, axis=-1) - picked
 
 
-def token_nll(model, seqs: list[np.ndarray], pad: int, batch_tokens: int = 16384) -> list[np.ndarray]:
-    """Negative log-likelihood of every token after the first, per sequence (float64 arrays)."""
+def token_nll(model, seqs: list[np.ndarray], pad: int, batch_tokens: int = 16384,
+              progress: bool = False) -> list[np.ndarray]:
+    """Negative log-likelihood of every token after the first, per sequence (float64 arrays).
+    progress: a bar on a terminal (tqdm; none when standard error is not a terminal)."""
+    from tqdm import tqdm
+
     order = np.argsort([-len(s) for s in seqs], kind="stable")  # longest first: width known
     out: list[np.ndarray | None] = [None] * len(seqs)
+    bar = tqdm(total=len(seqs), desc="scoring", unit="poem", disable=None if progress else True)
     i = 0
     while i < len(order):
         width = len(seqs[order[i]])
@@ -42,12 +47,14 @@ def token_nll(model, seqs: list[np.ndarray], pad: int, batch_tokens: int = 16384
         for row, j in enumerate(idx):
             out[j] = nll[row, : len(seqs[j]) - 1].astype(np.float64)
         i += n
+        bar.update(len(idx))
+    bar.close()
     return out
 
 
-def validation_perplexity(model, seqs, tokenizer: Tokenizer) -> dict:
+def validation_perplexity(model, seqs, tokenizer: Tokenizer, progress: bool = False) -> dict:
     """Per-token and per-character perplexity, conditioned on <bos> and the opening tokens."""
-    return _perplexity(seqs, token_nll(model, seqs, tokenizer.pad), tokenizer)
+    return _perplexity(seqs, token_nll(model, seqs, tokenizer.pad, progress=progress), tokenizer)
 
 
 def _perplexity(seqs, nlls, tokenizer: Tokenizer) -> dict:
@@ -88,17 +95,17 @@ def subsets(rows: list[dict]) -> dict[str, list[int]]:
 
 
 def perplexity_by_subset(model, tokenizer: Tokenizer, seqs: list[np.ndarray],
-                         groups: dict[str, list[int]]) -> dict[str, dict]:
+                         groups: dict[str, list[int]], progress: bool = False) -> dict[str, dict]:
     """Perplexity of each group of sequences (indices), from one pass over all of them."""
-    nlls = token_nll(model, seqs, tokenizer.pad)
+    nlls = token_nll(model, seqs, tokenizer.pad, progress=progress)
     return {name: {"poems": len(idx), **_perplexity([seqs[i] for i in idx], [nlls[i] for i in idx], tokenizer)}
             for name, idx in groups.items() if idx}
 
 
-def split_perplexity(model, tokenizer: Tokenizer, rows: list[dict]) -> dict[str, dict]:
+def split_perplexity(model, tokenizer: Tokenizer, rows: list[dict], progress: bool = False) -> dict[str, dict]:
     """Perplexity of corpus rows, overall and for each subset (`subsets`)."""
     seqs = [np.asarray(tokenizer.encode(r["text"], opening=tokenizer.row_opening(r)), np.int32) for r in rows]
-    return perplexity_by_subset(model, tokenizer, seqs, subsets(rows))
+    return perplexity_by_subset(model, tokenizer, seqs, subsets(rows), progress)
 
 
 def poem_files(path: str | Path) -> list[Path]:
@@ -119,7 +126,7 @@ def collection_of_file(path: Path) -> str:
     return SONGCI if name.startswith("ci.") else SONG if name.startswith("poet.song") else TANG
 
 
-def evaluate_poems(model, tokenizer: Tokenizer, path: str | Path) -> dict:
+def evaluate_poems(model, tokenizer: Tokenizer, path: str | Path, progress: bool = False) -> dict:
     """Perplexity of chinese-poetry JSON poems, cleaned exactly as the corpus is (ci converted
     to traditional characters), each under its collection's opening."""
     seqs, oov, skipped = [], 0, 0
@@ -137,7 +144,7 @@ def evaluate_poems(model, tokenizer: Tokenizer, path: str | Path) -> dict:
             seqs.append(np.asarray(tokenizer.encode(row["text"], opening=tokenizer.row_opening(row)), np.int32))
     if not seqs:
         raise CorpusError(f"no scorable poems in {path}")
-    result = validation_perplexity(model, seqs, tokenizer)
+    result = validation_perplexity(model, seqs, tokenizer, progress)
     return {
         "poems": len(seqs),
         "skipped_poems": skipped,

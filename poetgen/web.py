@@ -26,6 +26,7 @@ import gradio as gr  # noqa: E402
 from .corpus import FORMS  # noqa: E402
 from .defaults import MAX_TEXT, default_model_dir  # noqa: E402
 from .errors import PoetgenError  # noqa: E402
+from .native_log import quiet_native_stderr  # noqa: E402
 from .prosody import Report, rhyme_table  # noqa: E402
 from .zh import chinese  # noqa: E402
 
@@ -212,9 +213,10 @@ class LoadingPoet:
 
     def _load(self) -> None:
         try:
-            from .api import Poet
+            with quiet_native_stderr():  # TensorFlow's start-up lines, unless TF_CPP_MIN_LOG_LEVEL=0
+                from .api import Poet
 
-            self._poet = Poet.load(self.model_dir)
+                self._poet = Poet.load(self.model_dir)
             if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0":
                 import tensorflow as tf
 

@@ -107,3 +107,55 @@ def test_check_needs_no_model_and_no_tensorflow():
                          env={**__import__("os").environ, "POETGEN_MODEL": "/nonexistent"})
     assert out.returncode == 0, out.stderr[-1000:]
     assert "合律" in out.stdout and out.stdout.strip().endswith("no tensorflow")
+
+
+def on_a_terminal(*args: str) -> tuple[str, str]:
+    """(stdout, what a terminal on standard error shows) of a CLI run."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from conftest import REPO
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real size: tqdm draws
+    proc = subprocess.Popen([sys.executable, "-m", "poetgen.cli", *args], stdout=subprocess.PIPE,
+                            stderr=follower, cwd=REPO, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        shown += data
+    out = proc.stdout.read()
+    proc.wait(timeout=300)
+    os.close(leader)
+    return out, shown.decode(errors="replace")
+
+
+def test_progress_bars_on_a_terminal_only(tiny_model_dir, tiny_corpus, fixture_dataset_all, tmp_path):
+    import json
+
+    _, shown = on_a_terminal("prepare", "--source", str(fixture_dataset_all), "--out", str(tmp_path / "c"))
+    assert "reading the dataset" in shown and "3/3" in shown
+
+    out, shown = on_a_terminal("generate", "--model", str(tiny_model_dir), "--form", "五绝", "-n", "40",
+                               "--seed", "2", "--json")
+    assert "writing 40 poems" in shown and "token" in shown
+    streamed = json.loads(out)
+    done = run_cli("generate", "--model", str(tiny_model_dir), "--form", "五绝", "-n", "40", "--seed", "2",
+                   "--json")
+    assert "writing" not in done.stderr  # not a terminal: no bar
+    assert [p["text"] for p in json.loads(done.stdout)] == [p["text"] for p in streamed]  # the same poems
+    out, shown = on_a_terminal("evaluate", "--model", str(tiny_model_dir), "--split", "valid", "--corpus",
+                               str(tiny_corpus))
+    assert "scoring" in shown and "all" in out

@@ -1,6 +1,7 @@
 """The page over real HTTP: gradio_client against a live server, and raw requests with bad input."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -228,3 +229,26 @@ def test_page_handlers_work_without_a_server(tiny_poet):
         bad[index] = value
         with pytest.raises(gr.Error, match=word):
             list(handlers.write(*bad))
+
+
+def test_the_page_log_has_no_tensorflow_start_up_lines(tiny_model_dir):
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_model_dir), "--port", str(port)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        out = ""
+        while "warm:" not in out and time.monotonic() < deadline and proc.poll() is None:
+            out += proc.stdout.readline()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "warm:" in out, (out, err)
+    for chatter in ("absl", "cudart", "oneDNN", "cuda drivers"):
+        assert chatter not in err and chatter not in out, err
