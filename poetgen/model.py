@@ -41,11 +41,14 @@ def build_model(config: ModelConfig) -> keras.Model:
     return keras.Model(tokens, logits, name="poetgen_lstm")
 
 
-def forward(model: keras.Model, tokens, training: bool = False):
+def forward(model: keras.Model, tokens, training: bool = False, lstm: str = "fused"):
     """The model's logits, computed by its own layers except the LSTMs, which run
-    `lstm_sequence` on their weights: the same function, with a faster gradient for training."""
+    `lstm_sequence` on their weights: the same function, with a faster gradient for training on
+    a CPU. lstm="keras": the model's own layers throughout (on a GPU, Keras's LSTM is cuDNN's)."""
     from .lstm import lstm_sequence
 
+    if lstm == "keras":
+        return model(tokens, training=training)
     x = model.get_layer("embedding")(tokens)
     names = {layer.name for layer in model.layers}
     i = 0

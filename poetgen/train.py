@@ -55,6 +55,7 @@ class RunState:
     # set when training returns
     steps: int = 0
     weights_sha256: str = ""
+    lstm_path: str = ""  # the LSTM gradient the last session trained with (`choose_lstm_path`)
 
     @classmethod
     def from_dict(cls, data: dict) -> RunState:
@@ -478,7 +479,8 @@ class Trainer:
                                        fingerprint(run.model_config, run.tokenizer), cfg.keep_checkpoints,
                                        chief, worker)
         self.replicas = strategy.num_replicas_in_sync
-        self.train_step = make_train_step(self.model, self.optimizer, strategy)
+        self.lstm_path = choose_lstm_path()
+        self.train_step = make_train_step(self.model, self.optimizer, strategy, self.lstm_path)
 
     def batches(self, step: int):
         """Batches from `step` on, prepared ahead in tf.data's own thread; where they start is the
@@ -558,6 +560,7 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
         verbose = 1 if sys.stdout.isatty() else 2
     trainer = Trainer(run, strategy, verbose, chief, worker)
     step, state = restore_or_start(run, trainer.checkpoints, resume, corpus_dir)
+    state.lstm_path = trainer.lstm_path
     batches = trainer.batches(step)
     valid_seqs = [np.asarray(run.tokenizer.encode(r["text"], opening=run.tokenizer.row_opening(r)), np.int32)
                   for r in run.valid_rows]
@@ -565,7 +568,7 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
     if trainer.verbose:
         print(f"{type(strategy).__name__} over {trainer.replicas} replica(s): global batch "
               f"{run.cfg.batch_size * trainer.replicas}, {trainer.steps_per_epoch} steps per epoch, "
-              f"starting at step {step}", flush=True)
+              f"starting at step {step}; LSTM gradient: {LSTM_PATHS[trainer.lstm_path]}", flush=True)
     started = time.time()
     with StopSignals() as signals:
         while state.epoch < run.cfg.epochs and not state.stopped:
@@ -585,16 +588,35 @@ def weights_digest(model) -> str:
     return digest.hexdigest()
 
 
-def make_train_step(model, optimizer, strategy: tf.distribute.Strategy | None = None):
+LSTM_PATHS = {
+    "fused": "poetgen's fused LSTM gradient (poetgen/lstm.py), the fast one on a CPU",
+    "keras": "Keras's own LSTM layers (cuDNN on a GPU)",
+}
+
+
+def choose_lstm_path(gpus: int | None = None) -> str:
+    """Which LSTM gradient trains: Keras's own (cuDNN) where a GPU is visible, else poetgen's
+    fused one; $POETGEN_LSTM (fused or keras) overrides."""
+    chosen = os.environ.get("POETGEN_LSTM", "")
+    if chosen:
+        if chosen not in LSTM_PATHS:
+            raise PoetgenError(f"POETGEN_LSTM must be one of {', '.join(LSTM_PATHS)}, got {chosen!r}")
+        return chosen
+    if gpus is None:
+        gpus = len(tf.config.list_physical_devices("GPU"))
+    return "keras" if gpus else "fused"
+
+
+def make_train_step(model, optimizer, strategy: tf.distribute.Strategy | None = None, lstm: str = "fused"):
     """One optimizer step, compiled: (inputs, targets, global token count) -> summed loss.
-    Under a strategy, inputs and targets are per-replica values. The model's own layers run,
-    but its LSTMs take `lstm_sequence`'s faster gradient (same values)."""
+    Under a strategy, inputs and targets are per-replica values. The model's own layers run;
+    its LSTMs take `lstm_sequence`'s faster gradient (same values) unless lstm="keras"."""
     strategy = strategy or tf.distribute.get_strategy()
     compiled = model.get_layer("logits").units >= COMPILED_LOSS_MIN_VOCAB
 
     def replica_step(inputs, targets, total_tokens):
         with tf.GradientTape() as tape:
-            logits = forward(model, inputs, training=True)
+            logits = forward(model, inputs, training=True, lstm=lstm)
             loss = token_loss_sum(targets, logits, compiled) / total_tokens
         return tape.gradient(loss, model.trainable_variables), loss
 
@@ -650,6 +672,7 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
         "corpus_sha256": state.corpus_sha256,
         "parameters": int(model.count_params()),
         "machine": state.machine or machine_description(),
+        "lstm_path": state.lstm_path or "fused",
         "history": history,
     }
     if corpus_dir is not None:

@@ -124,3 +124,51 @@ def test_command_line_defaults_are_the_config_defaults():
     args = train_parser.parse_args([])
     for name, value in {**defaults(ModelConfig), **defaults(TrainConfig)}.items():
         assert getattr(args, name) == value, name
+
+
+def test_the_lstm_path_follows_the_gpu_and_can_be_chosen(monkeypatch):
+    from poetgen.train import choose_lstm_path
+
+    monkeypatch.delenv("POETGEN_LSTM", raising=False)
+    assert choose_lstm_path(gpus=0) == "fused"  # a CPU: poetgen's own gradient
+    assert choose_lstm_path(gpus=2) == "keras"  # a GPU: Keras's LSTM, which is cuDNN's there
+    assert choose_lstm_path() == "fused"  # this machine has none
+    monkeypatch.setenv("POETGEN_LSTM", "keras")
+    assert choose_lstm_path(gpus=0) == "keras"
+    monkeypatch.setenv("POETGEN_LSTM", "cudnn")
+    with pytest.raises(PoetgenError, match="POETGEN_LSTM must be one of fused, keras"):
+        choose_lstm_path()
+
+
+def test_both_lstm_paths_take_the_same_step():
+    import keras
+    import tensorflow as tf
+
+    from poetgen.config import ModelConfig
+    from poetgen.model import build_model
+    from poetgen.train import make_train_step
+
+    config = ModelConfig(vocab_size=40, **{**TINY_MODEL, "dropout": 0.0})
+    rng = np.random.default_rng(0)
+    inputs = tf.constant(rng.integers(1, 40, (4, 12)), tf.int32)
+    targets = tf.constant(rng.integers(1, 40, (4, 12)), tf.int32)
+    results = []
+    for path in ("fused", "keras"):
+        keras.utils.set_random_seed(1)
+        model = build_model(config)
+        optimizer = keras.optimizers.Adam(1e-2)
+        optimizer.build(model.trainable_variables)
+        loss = make_train_step(model, optimizer, lstm=path)(inputs, targets, tf.constant(48.0))
+        results.append((float(loss), [w.copy() for w in model.get_weights()]))
+    (loss_a, weights_a), (loss_b, weights_b) = results
+    assert loss_a == pytest.approx(loss_b, rel=1e-5)
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_a_run_reports_its_lstm_path(tiny_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("POETGEN_LSTM", "keras")
+    state = train(tiny_corpus, tmp_path / "run", TINY_MODEL,
+                  TrainConfig(epochs=1, batch_size=16, steps_per_epoch=3, min_count=2), verbose=2)
+    assert state.lstm_path == "keras" and "LSTM gradient: Keras's own LSTM layers" in capsys.readouterr().out
+    assert export(tmp_path / "run", tmp_path / "model")["lstm_path"] == "keras"
