@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import ModelError
 
-DEFAULT_MODEL = "tang-lstm512"
+DEFAULT_MODEL = "poetgen-lstm512"
 MAX_POEMS = 256
 MAX_FREE_TOKENS = 200
 MAX_TEXT = 200  # characters of start text, acrostic or theme

@@ -5,7 +5,9 @@ import json
 import pytest
 from conftest import REPO, SHIPPED_CORPUS
 
-SHIPPED = REPO / "models" / "tang-lstm512"
+from poetgen.defaults import DEFAULT_MODEL
+
+SHIPPED = REPO / "models" / DEFAULT_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,21 @@ def test_the_shipped_model_writes_a_qilv_in_each_style_it_knows(shipped_poet, st
         return
     for poem in shipped_poet.write(form="七律", style=style, n=2, seed=3):
         assert [len(line) for line in poem.lines] == [7] * 8 and poem.check["ok"], poem.text
+
+
+@pytest.mark.parametrize("tune", ["浣溪沙", "水调歌头"])
+def test_the_shipped_model_writes_a_ci_by_its_tune(shipped_poet, tune):
+    from poetgen.cipu import find
+
+    pattern = find(tune)
+    for poem in shipped_poet.write(cipai=tune, n=2, seed=5):
+        assert [len(line) for line in poem.lines] == list(pattern.lengths)
+        assert poem.check["ok"], poem.check["verdict"]
+    if shipped_poet.tokenizer.conditioned:  # opened as the Song ci of this tune
+        from poetgen.params import WriteParams
+
+        plan = shipped_poet.writer.plan(WriteParams(cipai=tune), 1, 0)[1]
+        assert [shipped_poet.tokenizer.tokens[t] for t in plan.forced[0, :2]] == ["<宋词>", f"<词牌:{tune}>"]
 
 
 def test_simplified_display_never_needs_an_extension_block_font():

@@ -21,6 +21,8 @@ cases = [
     dict(form="五绝", temperature=0, n=1, seed=0),
     dict(form="七绝", no_copy=False, max_repeat=0, top_p=0.9, n=1, seed=9),
     dict(form="五律", pattern="仄起首句不入韵", n=1, seed=5, script="traditional"),
+    dict(cipai="浣溪沙", n=2, seed=1),
+    dict(cipai="菩萨蛮", theme="秋夜", rhyme="第七部", tones="rhyme", n=1, seed=2),
 ]
 
 
