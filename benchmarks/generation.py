@@ -2,9 +2,10 @@
 
     python -m benchmarks.generation [--model DIR] [--repeats 30] [--json]
 
-Measures, each as a median over repeats:
+Measures, each as a median over repeats (the single poems in turns, see `paired_ms`):
 - one 七绝 (32 tokens) with the form only, and with every constraint on;
 - a batch of 64 七绝, form only and every constraint on;
+- one 浣溪沙 (42 characters) unconstrained (its shape only) and with every constraint on;
 - the way the Keras char-LSTM example generates: `model.predict` on the growing sequence,
   one call per token (a few poems only: it is slow).
 """
@@ -27,6 +28,9 @@ from poetgen.api import Poet  # noqa: E402
 FORM_ONLY = dict(form="七绝", tones="off", no_copy=False, max_repeat=0)
 EVERYTHING = dict(form="七绝", tones="strict", rhyme="陽", acrostic="春夏秋冬", theme="思念故乡",
                   no_copy=True, max_repeat=2, top_k=40, top_p=0.9)
+CI_SHAPE_ONLY = dict(cipai="浣溪沙", tones="off", no_copy=False, max_repeat=0)
+CI_EVERYTHING = dict(cipai="浣溪沙", tones="strict", rhyme="第七部", acrostic="春夏秋冬花月", theme="思念故乡",
+                     no_copy=True, max_repeat=2, top_k=40, top_p=0.9)
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -37,6 +41,21 @@ def median_ms(fn, repeats: int) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+def paired_ms(fns: dict, repeats: int) -> dict:
+    """Median ms of each function, run in turns (one call of each per round), so that a slow
+    spell of the machine falls on all of them alike: ratios between them hold better."""
+    for fn in fns.values():
+        fn()
+        fn()
+    times: dict = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def predict_loop_ms(poet: Poet, tokens: int = 32, poems: int = 2) -> float:
@@ -66,15 +85,22 @@ def main() -> None:
     poet = Poet.load(args.model)
     load_s = time.perf_counter() - start
     r = args.repeats
+    single = paired_ms({
+        "single_form_only_ms": lambda: poet.write(n=1, seed=1, **FORM_ONLY),
+        "single_all_constraints_ms": lambda: poet.write(n=1, seed=1, **EVERYTHING),
+        "single_huanxisha_shape_only_ms": lambda: poet.write(n=1, seed=1, **CI_SHAPE_ONLY),
+        "single_huanxisha_all_constraints_ms": lambda: poet.write(n=1, seed=1, **CI_EVERYTHING),
+    }, r)
     result = {
         "model": str(poet.model_dir),
         "load_s": round(load_s, 2),
-        "single_form_only_ms": median_ms(lambda: poet.write(n=1, seed=1, **FORM_ONLY), r),
-        "single_all_constraints_ms": median_ms(lambda: poet.write(n=1, seed=1, **EVERYTHING), r),
+        **single,
         "batch64_form_only_ms": median_ms(lambda: poet.write(n=64, seed=1, **FORM_ONLY), max(3, r // 5)),
         "batch64_all_constraints_ms": median_ms(lambda: poet.write(n=64, seed=1, **EVERYTHING), max(3, r // 5)),
         "predict_loop_single_ms": predict_loop_ms(poet),
     }
+    result["huanxisha_all_over_shape_only"] = (result["single_huanxisha_all_constraints_ms"]
+                                               / result["single_huanxisha_shape_only_ms"])
     result["speedup_vs_predict_loop"] = result["predict_loop_single_ms"] / result["single_form_only_ms"]
     result = {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}
     result["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"

@@ -29,8 +29,8 @@ CHECKED = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼
 
 
 def qijue_args(seed: int) -> list:
-    # form, start, acrostic, theme, rhyme, tones, temperature, top-k, top-p, poems, seed, script
-    return ["七绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, seed, "simplified", "唐"]
+    # form, start, acrostic, theme, rhyme, tones, temperature, top-k, top-p, poems, seed, script, style, 词牌
+    return ["七绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, seed, "simplified", "唐", "（选词牌）"]
 
 
 class RawClient:
@@ -126,7 +126,7 @@ def main() -> None:
             own = make_client()
             times, errors = [], 0
             for r in range(args.requests):
-                call = qijue_args(1000 + k * args.requests + r) if endpoint == "/write" else [CHECKED]
+                call = qijue_args(1000 + k * args.requests + r) if endpoint == "/write" else [CHECKED, "自动识别"]
                 start = time.perf_counter()
                 try:
                     own.predict(*call, api_name=endpoint)
