@@ -159,3 +159,22 @@ def test_progress_bars_on_a_terminal_only(tiny_model_dir, tiny_corpus, fixture_d
     out, shown = on_a_terminal("evaluate", "--model", str(tiny_model_dir), "--split", "valid", "--corpus",
                                str(tiny_corpus))
     assert "scoring" in shown and "all" in out
+
+
+def test_ci_from_the_command_line(tiny_model_dir):
+    listing = run_cli("cipai")
+    assert listing.returncode == 0 and listing.stdout.splitlines()[1].split()[0] == "浣溪沙"
+    shown = run_cli("cipai", "菩萨蛮")
+    assert shown.returncode == 0 and "中平中仄平平仄（韵）" in shown.stdout and "正体" in shown.stdout
+    done = run_cli("generate", "--model", str(tiny_model_dir), "--cipai", "浣溪沙", "-n", "2", "--seed", "4",
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    poems = json.loads(done.stdout)
+    assert [(p["form"], p["cipai"]) for p in poems] == [("词", "浣溪沙")] * 2
+    assert all([len(line) for line in p["lines"]] == [7] * 6 and p["check"]["ok"] for p in poems)
+    checked = run_cli("check", "--cipai", "浣溪沙", "--json", poems[0]["text"])
+    assert checked.returncode == 0 and json.loads(checked.stdout)["ok"]
+    bad = run_cli("generate", "--model", str(tiny_model_dir), "--cipai", "浣沙溪")
+    assert bad.returncode == 1 and "nearest: 浣溪沙" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run_cli("check", "--cipai", "不存在的调", "春眠不觉晓，处处闻啼鸟。")
+    assert bad.returncode == 1 and "unknown 词牌" in bad.stderr
