@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -56,16 +54,6 @@ def theme_hit(poem) -> bool:
     """A keyword, or one of its characters, appears in the poem."""
     body = "".join(poem.lines)
     return any(ch in body for word in poem.keywords for ch in word)
-
-
-def timed(fn) -> float:
-    fn()
-    times = []
-    for _ in range(7):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def fixed_positions_kept(poem, pattern) -> tuple[int, int]:
@@ -175,9 +163,12 @@ def shi_report(poet: Poet, n: int, known: set[str]) -> dict:
             "distinct_2_every_constraint_top_k_p": distinct_2(everything_truncated),
             "theme_hit": sum(theme_hit(p) for p in themed) / len(themed),
         }
-    plain = timed(lambda: poet.write(form="七律", n=64, seed=1, **FREE_OF_RULES))
-    full = timed(lambda: poet.write(form="七律", n=64, seed=1, acrostic="春夏秋冬花鳥風月", theme="思念故乡",
-                                    rhyme="陽", **EVERY_RULE, **TRUNCATED))
+    from benchmarks.generation import paired_ms
+
+    times = paired_ms({"plain": lambda: poet.write(form="七律", n=64, seed=1, **FREE_OF_RULES),
+                       "full": lambda: poet.write(form="七律", n=64, seed=1, acrostic="春夏秋冬花鳥風月",
+                                                  theme="思念故乡", rhyme="陽", **EVERY_RULE, **TRUNCATED)}, 9)
+    plain, full = times["plain"], times["full"]
     report["batch64_qilv_ms"] = {"unconstrained": round(plain), "every_constraint": round(full),
                                  "ratio": round(full / plain, 2)}
     for figures in report["forms"].values():

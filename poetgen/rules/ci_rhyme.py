@@ -55,12 +55,16 @@ class CiRhyme(Rule):
     def mask(cls, logits, step: Step):
         chain = step.inputs["chain_at"][:, step.t]
         here = chain >= 0
-        open_now = tf.cast(tf.gather(step.state["open"], tf.maximum(chain, 0), batch_dims=1), tf.float32)
-        ping = tf.matmul(open_now, step.tables["ping_t"]) > 0
-        ze = tf.matmul(open_now, step.tables["ze_t"]) > 0
-        allowed = tf.where((step.inputs["tone_at"][:, step.t] == 0)[:, None], ping, ze)
-        allowed = tf.logical_and(allowed, tf.equal(step.counts, 0))
-        return block(logits, tf.logical_and(here[:, None], tf.logical_not(allowed)))
+
+        def rhymes():
+            open_now = tf.cast(tf.gather(step.state["open"], tf.maximum(chain, 0), batch_dims=1), tf.float32)
+            ping = tf.matmul(open_now, step.tables["ping_t"]) > 0
+            ze = tf.matmul(open_now, step.tables["ze_t"]) > 0
+            allowed = tf.where((step.inputs["tone_at"][:, step.t] == 0)[:, None], ping, ze)
+            allowed = tf.logical_and(allowed, tf.equal(step.counts, 0))
+            return block(logits, tf.logical_and(here[:, None], tf.logical_not(allowed)))
+
+        return tf.cond(tf.reduce_any(here), rhymes, lambda: logits)  # most columns rhyme in no poem
 
     @classmethod
     def update(cls, token, step: Step):
