@@ -394,7 +394,7 @@ def write_tab(handlers: Handlers) -> None:
                             elem_id="cipai")
         rhyme = gr.Dropdown(handlers.groups, value="自动", label="韵部（诗：平水韵；词：词林正韵）")
         script = gr.Radio(SCRIPT_CHOICES, value="simplified", label="字体")
-        style = gr.Radio(STYLE_CHOICES, value="唐", label="风格")
+        style = gr.Radio(STYLE_CHOICES, value="唐", label="风格（诗；词皆宋调）")
         vertical = gr.Checkbox(False, label="竖排（由上而下，自右而左）", elem_id="vertical")
     with gr.Row():
         start = gr.Textbox(label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
