@@ -252,7 +252,9 @@ def add_train_parser(sub) -> None:
     helps = {"steps_per_epoch": "0: one pass over the data", "max_minutes": "stop cleanly after this long",
              "checkpoint_every": "steps between checkpoints", "keep_checkpoints": "how many checkpoints to keep",
              "max_len": "longer poems are cut into windows of this many tokens",
-             "min_count": "rarer characters become <unk>"}
+             "min_count": "rarer characters become <unk>",
+             "lr_halve_from": "halve the learning rate after this epoch (0: only on a plateau)",
+             "lr_halve_every": "and every this many epochs after it (may change between sessions)"}
     for name, value in train_defaults.items():
         flag = "--lr" if name == "learning_rate" else f"--{name.replace('_', '-')}"
         p.add_argument(flag, dest=name, type=type(value), default=value, help=helps.get(name))

@@ -43,6 +43,11 @@ class TrainConfig:
     max_minutes: float = 0.0  # stop cleanly after this much training time (0: no limit)
     checkpoint_every: int = 50  # steps between checkpoints (0: at epoch ends only)
     keep_checkpoints: int = 3
+    # A schedule on top of halving on a plateau: halve the learning rate at the end of epoch
+    # lr_halve_from and every lr_halve_every epochs after it (0: off). Like epochs and
+    # max_minutes, these may change between sessions of one run.
+    lr_halve_from: int = 0
+    lr_halve_every: int = 0
 
 
 def defaults(cls) -> dict:

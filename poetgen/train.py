@@ -305,10 +305,19 @@ def warn(message: str) -> None:
 SUBSET_COLUMNS = {REGULATED_TANG: "tang_regulated_ppl", SONG: "song_ppl", SONGCI: "ci_ppl"}
 
 
-def end_epoch(model, state: RunState, valid: tuple[list, dict], tokenizer: Tokenizer, optimizer) -> tuple[dict, bool]:
-    """Validate, update the history, early stopping and the learning rate. Returns the epoch's
-    log row and whether it improved. Every worker runs this and reaches the same decisions.
-    valid: the validation sequences and the subsets to report (`evaluate.subsets`)."""
+def scheduled_halving(cfg: TrainConfig | None, epoch: int) -> bool:
+    """Whether the schedule (lr_halve_from, lr_halve_every) halves the rate after this epoch."""
+    if cfg is None or not cfg.lr_halve_every or not cfg.lr_halve_from or epoch < cfg.lr_halve_from:
+        return False
+    return (epoch - cfg.lr_halve_from) % cfg.lr_halve_every == 0
+
+
+def end_epoch(model, state: RunState, valid: tuple[list, dict], tokenizer: Tokenizer, optimizer,
+              cfg: TrainConfig | None = None) -> tuple[dict, bool]:
+    """Validate, update the history, early stopping and the learning rate (halved on a plateau,
+    and where `cfg`'s schedule says). Returns the epoch's log row and whether it improved. Every
+    worker runs this and reaches the same decisions. valid: the validation sequences and the
+    subsets to report (`evaluate.subsets`)."""
     by_subset = perplexity_by_subset(model, tokenizer, *valid)
     val = by_subset["all"]
     val_loss = math.log(val["token_perplexity"])
@@ -339,6 +348,8 @@ def end_epoch(model, state: RunState, valid: tuple[list, dict], tokenizer: Token
     else:
         state.wait += 1
         # Halve the step size on a plateau: the cheapest reliable gain for LSTM LMs.
+        optimizer.learning_rate.assign(lr * 0.5)
+    if improved and scheduled_halving(cfg, state.epoch):
         optimizer.learning_rate.assign(lr * 0.5)
     return row, improved
 
@@ -381,6 +392,10 @@ def loss_curve_png(history: list[dict]) -> bytes:
 
 # ---------------------------------------------------------------------------- entry points
 
+# Settings that may change between sessions of one run: they change no checkpoint's meaning.
+ADJUSTABLE = ("epochs", "max_minutes", "lr_halve_from", "lr_halve_every")
+
+
 @dataclass
 class Run:
     """A run directory opened for training: its configuration, vocabulary and data."""
@@ -406,13 +421,15 @@ def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig
         saved = json.loads(config_path.read_text(encoding="utf-8"))
         if not resume:
             asked = {"model": {**saved["model"], **(model_cfg or {})}, "train": asdict(cfg)}
-            unchanged = ("epochs", "max_minutes")
+            unchanged = ADJUSTABLE
             differs = asked["model"] != saved["model"] or any(
                 asked["train"][k] != saved["train"].get(k) for k in asked["train"] if k not in unchanged)
             if differs:
                 raise PoetgenError(f"{run_dir} already holds a run with another configuration: "
                                    "pass --resume to continue it as it was, or choose a new --run")
-        cfg = TrainConfig(**{**saved["train"], "epochs": cfg.epochs, "max_minutes": cfg.max_minutes})
+        cfg = TrainConfig(**{**saved["train"], **{k: getattr(cfg, k) for k in ADJUSTABLE}})
+        if chief and any(saved["train"].get(k) != getattr(cfg, k) for k in ADJUSTABLE if k != "max_minutes"):
+            atomic_write_json(config_path, {**saved, "train": asdict(cfg)})  # the run's record follows
         return Run(run_dir, cfg, ModelConfig.from_dict(saved["model"]), Tokenizer.load(run_dir / "vocab.json"),
                    train_rows, valid_rows)
     if resume:
@@ -528,7 +545,7 @@ class Trainer:
     def finish_epoch(self, step: int, state: RunState, valid: tuple[list, dict], started: float) -> bool:
         """Validation, early stopping, run files and a checkpoint; True when out of time."""
         cfg = self.run.cfg
-        row, improved = end_epoch(self.model, state, valid, self.run.tokenizer, self.optimizer)
+        row, improved = end_epoch(self.model, state, valid, self.run.tokenizer, self.optimizer, cfg)
         if state.wait >= cfg.patience:
             if self.verbose:
                 print(f"early stop: no improvement for {state.wait} epochs", flush=True)

@@ -172,3 +172,25 @@ def test_a_run_reports_its_lstm_path(tiny_corpus, tmp_path, monkeypatch, capsys)
                   TrainConfig(epochs=1, batch_size=16, steps_per_epoch=3, min_count=2), verbose=2)
     assert state.lstm_path == "keras" and "LSTM gradient: Keras's own LSTM layers" in capsys.readouterr().out
     assert export(tmp_path / "run", tmp_path / "model")["lstm_path"] == "keras"
+
+
+def test_the_learning_rate_schedule_can_be_set_on_a_running_run(tiny_corpus, tmp_path):
+    import json
+
+    from poetgen.train import scheduled_halving
+
+    cfg = TrainConfig(lr_halve_from=3, lr_halve_every=2)
+    assert [e for e in range(1, 10) if scheduled_halving(cfg, e)] == [3, 5, 7, 9]
+    assert not any(scheduled_halving(TrainConfig(), e) for e in range(1, 10))  # off by default
+    run = tmp_path / "run"
+    base = dict(batch_size=16, steps_per_epoch=3, min_count=2, learning_rate=1e-2)
+    train(tiny_corpus, run, TINY_MODEL, TrainConfig(epochs=1, **base), verbose=0)
+    # a later session adds a schedule to the same run: accepted, recorded, applied
+    state = train(tiny_corpus, run, TINY_MODEL, TrainConfig(epochs=3, lr_halve_from=2, lr_halve_every=1, **base),
+                  verbose=0)
+    assert json.loads((run / "config.json").read_text(encoding="utf-8"))["train"]["lr_halve_every"] == 1
+    rates = [row["learning_rate"] for row in state.history]
+    # each row logs the rate the epoch trained with: halved after epoch 2, which improved (so
+    # no plateau halved it: the schedule did)
+    assert state.history[1]["val_loss"] < state.history[0]["val_loss"]
+    assert rates[0] == rates[1] == pytest.approx(1e-2) and rates[2] == pytest.approx(5e-3)
