@@ -288,7 +288,9 @@ def test_theme_bias_pulls_keywords_hardest_and_their_nearest_characters_gently(t
     sims[: tok.first_char] = -1  # never pull toward punctuation or control tokens
     sims[moon] = -np.inf
     nearest = np.argsort(-sims)[:12]
-    assert bias[moon] == 3.0
-    np.testing.assert_allclose(bias[nearest], 3.0 * 0.4 * np.clip(sims[nearest], 0, 1), rtol=1e-5)
+    from poetgen.theme import STRENGTH
+
+    assert bias[moon] == STRENGTH
+    np.testing.assert_allclose(bias[nearest], STRENGTH * 0.4 * np.clip(sims[nearest], 0, 1), rtol=1e-5)
     assert set(np.flatnonzero(bias)) <= {moon, *nearest}
     assert not bias[: tok.first_char].any()
