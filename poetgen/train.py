@@ -362,7 +362,10 @@ def write_run_files(run_dir: Path, model, state: RunState, improved: bool) -> No
     atomic_write_json(run_dir / "state.json", state.to_dict())
     history = state.history
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(history[0]))
+    # Columns of every row, in order of appearance: a run continued by a newer poetgen logs
+    # more columns than its first epochs did (those stay empty there).
+    columns = list(dict.fromkeys(key for row in history for key in row))
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="")
     writer.writeheader()
     writer.writerows(history)
     atomic_write_text(run_dir / "log.csv", buf.getvalue())

@@ -194,3 +194,16 @@ def test_the_learning_rate_schedule_can_be_set_on_a_running_run(tiny_corpus, tmp
     # no plateau halved it: the schedule did)
     assert state.history[1]["val_loss"] < state.history[0]["val_loss"]
     assert rates[0] == rates[1] == pytest.approx(1e-2) and rates[2] == pytest.approx(5e-3)
+
+
+def test_the_log_of_a_run_continued_by_a_newer_poetgen_keeps_every_column(tmp_path):
+    import csv
+
+    from poetgen.train import RunState, write_run_files
+
+    row = {"epoch": 1, "val_loss": 5.0, "epoch_seconds": 1.0, "train_hours": 0.1, "train_loss": 5.1,
+           "val_char_ppl": 600.0, "learning_rate": 0.002, "tokens_per_s": 100.0, "val_token_ppl": 150.0}
+    state = RunState(history=[row, {**row, "epoch": 2, "train_hours": 0.2, "ci_ppl": 450.0}])
+    write_run_files(tmp_path, None, state, improved=False)
+    rows = list(csv.DictReader((tmp_path / "log.csv").open(encoding="utf-8")))
+    assert rows[0]["ci_ppl"] == "" and rows[1]["ci_ppl"] == "450.0"
