@@ -176,8 +176,8 @@ def derive_tune(name: str, texts: list[str], table: RhymeTable, agree: float = A
     for lengths, count in shapes.most_common(MAX_VARIANTS):
         if count < min_shape:
             break
-        chosen = [t for t, lines in zip(texts, split) if tuple(len(x) for x in lines) == lengths]
-        chosen_lines = [split_lines(t) for t in chosen]
+        chosen, chosen_lines = zip(*[(t, lines) for t, lines in zip(texts, split)
+                                     if tuple(len(x) for x in lines) == lengths])
         ends = [[mark for mark in t if mark in "，。"] for t in chosen]
         marks = "".join(Counter(e[i] for e in ends).most_common(1)[0][0] for i in range(len(lengths)))
         chains = _chains(chosen_lines, table, rhyme_agree)

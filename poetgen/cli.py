@@ -82,6 +82,7 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 BATCH_WITH_PROGRESS = 32  # poems from which `generate` shows a bar (on a terminal)
+PROGRESS_CHUNK = 8  # tokens decoded between two updates of the bar
 
 
 def _write_with_progress(poet, params: dict) -> list:
@@ -90,8 +91,8 @@ def _write_with_progress(poet, params: dict) -> list:
 
     bar = tqdm(desc=f"writing {params['n']} poems", unit="token", disable=None)
     poems: list = []
-    for _, finished in poet.write_stream(chunk=8, **params):
-        bar.update(8)
+    for _, finished in poet.write_stream(chunk=PROGRESS_CHUNK, **params):
+        bar.update(PROGRESS_CHUNK)
         poems = finished or poems
     bar.close()
     return poems

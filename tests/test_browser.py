@@ -22,6 +22,13 @@ def browser():
         browser.close()
 
 
+def open_page(browser, server, height: int = 1600):
+    """The page at desktop width, loaded."""
+    page = browser.new_page(viewport={"width": 1200, "height": height})
+    page.goto(server + "/", wait_until="networkidle")
+    return page
+
+
 def not_blank(png: Path) -> bool:
     from PIL import Image, ImageStat
 
@@ -30,8 +37,7 @@ def not_blank(png: Path) -> bool:
 
 
 def test_write_a_poem_then_change_a_character(browser, server, tmp_path):
-    page = browser.new_page(viewport={"width": 1200, "height": 1600})
-    page.goto(server + "/", wait_until="networkidle")
+    page = open_page(browser, server)
     page.get_by_label("藏头").fill("春夏秋冬")
     page.locator("#write").click()
     plain = page.locator("#plain textarea")
@@ -96,8 +102,7 @@ def test_usable_at_phone_width(browser, server, tmp_path):
 
 
 def test_vertical_layout_and_a_marked_violation_in_the_check_tab(browser, server):
-    page = browser.new_page(viewport={"width": 1200, "height": 1400})
-    page.goto(server + "/", wait_until="networkidle")
+    page = open_page(browser, server, 1400)
     page.locator("#write").click()
     first = page.locator("#poems .poem").first
     sync_api.expect(first).to_be_visible(timeout=60_000)
@@ -122,8 +127,7 @@ def test_vertical_layout_and_a_marked_violation_in_the_check_tab(browser, server
 
 
 def test_a_ci_by_its_tune_in_two_stanzas(browser, server):
-    page = browser.new_page(viewport={"width": 1200, "height": 1600})
-    page.goto(server + "/", wait_until="networkidle")
+    page = open_page(browser, server)
     tune = page.locator("#cipai input")
     tune.click()
     tune.fill("浣溪沙")
@@ -152,8 +156,7 @@ def test_the_poem_as_a_picture(browser, server):
     from test_picture import cjk_font_or_skip, han_glyphs_have_ink
 
     path = cjk_font_or_skip()
-    page = browser.new_page(viewport={"width": 1200, "height": 1600})
-    page.goto(server + "/", wait_until="networkidle")
+    page = open_page(browser, server)
     page.locator("#write").click()
     plain = page.locator("#plain textarea")
     sync_api.expect(plain).not_to_have_value("", timeout=60_000)
