@@ -1,12 +1,13 @@
 """Poem ids: the model, the seed, the poem's index in its batch and the request, so that the
 same poem can be written again exactly.
 
-An id is `pg4_` and the base64url of a few bytes: 3 of the model's hash, the seed and the index
+An id is `pg5_` and the base64url of a few bytes: 3 of the model's hash, the seed and the index
 as varints, then only the parameters that differ from WriteParams's defaults, each a byte
 (field index × 8 + kind) and its value: a choice from a known list as its index, a string in
 GB18030 (two bytes a common Han character), a number as a varint or in thousandths: 14 to 38
 characters for the recorded poems of the tests, at most 48 for the page's examples. Ids of the
-earlier JSON format (`pg3_`) still decode."""
+earlier formats (`pg4_`: the same bytes; `pg3_`: JSON) still decode; those of them that asked
+for top-k sampling are refused, as top-k draws differently since pg5 (see sampler.sample_top_k)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from .defaults import MAX_POEMS
 from .errors import GenerationError
 from .params import FREE, WriteParams
 
-ID_PREFIX = "pg4_"
-JSON_PREFIX = "pg3_"  # the earlier format: base64 of JSON, same sampler
+ID_PREFIX = "pg5_"
+TOP_K_CHANGED_PREFIX = "pg4_"  # the same bytes as pg5; top-k drew among the whole vocabulary
+JSON_PREFIX = "pg3_"  # base64 of JSON; the sampler of pg4
 OLD_ID_PREFIXES = ("pg1_", "pg2_")
 MAX_ID = 4000
 FIELDS = [f.name for f in fields(WriteParams)]
@@ -123,7 +125,8 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
     if isinstance(poem_id, str) and poem_id.startswith(OLD_ID_PREFIXES):
         raise GenerationError(f"the id was made by an earlier poetgen ({poem_id[:3]}) that sampled "
                               f"differently: this version cannot rebuild that poem exactly")
-    if not isinstance(poem_id, str) or not poem_id.startswith((ID_PREFIX, JSON_PREFIX)) or len(poem_id) > MAX_ID:
+    if not isinstance(poem_id, str) or len(poem_id) > MAX_ID or \
+            not poem_id.startswith((ID_PREFIX, TOP_K_CHANGED_PREFIX, JSON_PREFIX)):
         raise GenerationError(f"not a poetgen poem id (they start with {ID_PREFIX!r})")
     body = poem_id[len(ID_PREFIX):]
     try:
@@ -142,4 +145,8 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
                               "it rebuilds its poem only with the model that wrote it")
     if not isinstance(index, int) or not 0 <= index < 3 * MAX_POEMS:
         raise GenerationError("the poem id is damaged: its parameters are incomplete")
-    return WriteParams.from_id(params), seed, index
+    params = WriteParams.from_id(params)
+    if not poem_id.startswith(ID_PREFIX) and params.top_k and params.temperature:
+        raise GenerationError(f"the id was made by an earlier poetgen ({poem_id[:3]}) that sampled "
+                              f"top-k differently: this version cannot rebuild that poem exactly")
+    return params, seed, index

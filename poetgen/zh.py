@@ -42,7 +42,7 @@ MESSAGES: list[tuple[str, str]] = [
     (r"a 词牌 has one pattern.*", "词牌的格律是固定的：平仄格式只用于律诗和绝句"),
     (r"this model was trained on Tang verse only.*", "这个模型只学过唐诗，写不了宋调"),
     (r"unknown pattern '(.+)' for a (.+): choose (.+)", "{2}没有“{1}”这个格式：可选 {3}"),
-    (r"not a poetgen poem id.*", "这不是本站的诗编号（编号以 pg4_ 开头）"),
+    (r"not a poetgen poem id.*", "这不是本站的诗编号（编号以 pg5_ 开头）"),
     (r"the poem id is damaged.*", "诗编号已损坏，无法还原"),
     (r"the poem id was made by another model.*", "这个编号属于另一个模型，无法在此还原"),
     (r"the id was made by an earlier poetgen.*", "这个编号来自旧版 poetgen，无法精确还原"),

@@ -52,8 +52,24 @@ def test_an_id_of_the_earlier_json_format_still_decodes():
     assert decode_id(old, MODEL) == (params, 5, 1)  # an id from before styles reads as 唐
 
 
+def test_an_earlier_id_rebuilds_unless_it_asked_for_top_k():
+    """pg4 ids have pg5's bytes, but top-k drew differently then: those are refused by name."""
+    plain = WriteParams(form="七绝", top_p=0.9)
+    assert decode_id(make_id(MODEL, plain, 3, 0).replace("pg5_", "pg4_"), MODEL) == (plain, 3, 0)
+    greedy = WriteParams(form="七绝", top_k=40, temperature=0.0)  # greedy ignores top-k
+    assert decode_id(make_id(MODEL, greedy, 3, 0).replace("pg5_", "pg4_"), MODEL) == (greedy, 3, 0)
+    top_k = make_id(MODEL, WriteParams(form="七绝", top_k=40), 3, 0)
+    assert decode_id(top_k, MODEL)[0].top_k == 40
+    with pytest.raises(GenerationError, match="earlier poetgen .pg4. that sampled top-k differently"):
+        decode_id(top_k.replace("pg5_", "pg4_"), MODEL)
+    payload = {"m": MODEL, "s": 5, "i": 1, "p": WriteParams(top_k=40).to_id()}
+    old = "pg3_" + base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode()).decode().rstrip("=")
+    with pytest.raises(GenerationError, match="earlier poetgen .pg3."):
+        decode_id(old, MODEL)
+
+
 @pytest.mark.parametrize("poem_id,message", [
-    ("pg4_", "damaged"), ("pg4_AAAAAAAA", "another model"), ("pg4_!!!", "damaged"), ("pg4_AAAA", "damaged"),
+    ("pg5_", "damaged"), ("pg5_AAAAAAAA", "another model"), ("pg5_!!!", "damaged"), ("pg5_AAAA", "damaged"),
     ("hello", "not a poetgen poem id"), ("pg2_xyz", "earlier poetgen"), (None, "not a poetgen poem id"),
 ])
 def test_bad_ids_are_named(poem_id, message):

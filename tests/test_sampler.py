@@ -6,7 +6,7 @@ from poetgen.constraints import Request, plan_request
 from poetgen.corpus import SHAPE_OF_FORM
 from poetgen.errors import GenerationError
 from poetgen.params import WriteParams
-from poetgen.sampler import NEG_INF, log_normalizer, sample_rows, top_k_filter, top_p_filter
+from poetgen.sampler import NEG_INF, log_normalizer, sample_rows, sample_top_k, top_p_filter
 
 
 def zero_states(decoder, batch):
@@ -144,9 +144,8 @@ def test_log_normalizer_is_log_sum_exp_even_far_from_zero():
     np.testing.assert_allclose(want[4], -7.0 + np.log(300), rtol=1e-9)
 
 
-def test_top_k_and_top_p_filters():
+def test_top_p_filter():
     logits = tf.constant([[1.0, 3.0, 2.0, 0.0]])
-    assert (top_k_filter(logits, 2)[0].numpy() > NEG_INF / 2).tolist() == [[False, True, True, False]]
     probs = tf.nn.softmax(logits).numpy()[0]  # ~ .09 .64 .24 .03
     kept = top_p_filter(logits, 0.7).numpy() > NEG_INF / 2
     assert kept.tolist() == [[False, True, True, False]]
@@ -154,13 +153,30 @@ def test_top_k_and_top_p_filters():
     assert (top_p_filter(logits, 0.5).numpy() > NEG_INF / 2).tolist() == [[False, True, False, False]]
 
 
+@pytest.mark.parametrize("top_p", [None, 0.8])
+def test_sample_top_k_draws_from_the_renormalized_head(top_p):
+    rng = np.random.default_rng(2)
+    vocab, k, draws = 300, 12, 30_000
+    logits = (rng.standard_normal(vocab) * 1.5).astype(np.float32)
+    logits[np.argsort(-logits)[3]] = NEG_INF  # a token the rules masked ranks 4th: never drawn
+    head = np.argsort(-logits)[:k]
+    probs = np.exp(logits[head] - logits[head].max())
+    probs /= probs.sum()
+    if top_p is not None:  # the smallest head of the head whose mass reaches top_p
+        probs = np.where(np.cumsum(probs) - probs < top_p, probs, 0.0)
+        probs /= probs.sum()
+    want = np.zeros(vocab)
+    want[head] = probs
+    u = tf.constant(rng.random(draws), tf.float32)
+    chosen = sample_top_k(tf.constant(np.tile(logits * 0.5, (draws, 1))), k, u, 0.5, top_p).numpy()
+    assert set(chosen) == set(np.flatnonzero(want))
+    assert np.abs(np.bincount(chosen, minlength=vocab) / draws - want).max() < 0.01
+
+
 @pytest.mark.parametrize("scale", [4.0, 0.05])  # peaked: nucleus among the candidates; flat: it is not
 def test_top_p_shortcut_equals_a_full_sort(scale):
     logits = tf.constant(np.random.default_rng(0).normal(size=(6, 500)) * scale, tf.float32)
     fast = top_p_filter(logits, 0.9, candidates=64).numpy() > NEG_INF / 2
-    cut, values = top_k_filter(logits, 64)
-    after_top_k = top_p_filter(cut, 0.9, top_values=values).numpy() > NEG_INF / 2
-    assert (after_top_k == (top_p_filter(cut, 0.9, candidates=500).numpy() > NEG_INF / 2)).all()
     full = top_p_filter(logits, 0.9, candidates=500).numpy() > NEG_INF / 2
     assert (fast == full).all()
     probs = tf.nn.softmax(logits).numpy()

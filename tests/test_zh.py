@@ -21,7 +21,7 @@ def message_of(call) -> str:
     (lambda: check_text(""), ["检查"]),
     (lambda: check_text("好" * 3000), ["3000"]),
     (lambda: decode_id("hello", "abc"), ["编号"]),
-    (lambda: decode_id("pg4_!!!!", "abc"), ["损坏"]),
+    (lambda: decode_id("pg5_!!!!", "abc"), ["损坏"]),
 ])
 def test_messages_the_page_can_meet_are_in_chinese(call, words):
     text = chinese(message_of(call))

@@ -88,7 +88,10 @@ class NoCopy(Rule):
         logits = tf.cond(tf.reduce_any(line_end), block_completions, lambda: logits)
         pos = tf.minimum(tf.searchsorted(full, h), tf.size(full) - 1)
         copied = tf.logical_and(tf.equal(tf.gather(full, pos), h), step.state["line_len"] > 0)
-        return block(logits, tf.logical_and(copied[:, None], tables["is_line_mark"][None, :]))
+        # Rarely any poem has just written a whole corpus line: the [B, V] mask is skipped else.
+        return tf.cond(tf.reduce_any(copied),
+                       lambda: block(logits, tf.logical_and(copied[:, None], tables["is_line_mark"][None, :])),
+                       lambda: logits)
 
     @classmethod
     def update(cls, token, step: Step):
