@@ -14,9 +14,9 @@ from .constraints import Vocabulary
 from .corpus import FORMS, corpus_texts, read_split_text, split_path
 from .defaults import MAX_POEMS, default_corpus_dir, default_model_dir
 from .editor import Editor
-from .errors import GenerationError
+from .errors import GenerationError, ModelError
 from .merging import MergingDecoder
-from .model import WEIGHTS_FILE, load_model_dir
+from .model import load_model_dir, weights_path
 from .params import WriteParams
 from .prosody import Report, check_text, rhyme_table
 from .request import RequestMaker
@@ -53,9 +53,11 @@ class Poet:
     @property
     def model_hash(self) -> str:
         if "_model_hash" not in self.__dict__:
-            path = self.model_dir / WEIGHTS_FILE if self.model_dir else None
-            self._model_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path and path.is_file() \
-                else "unsaved"
+            try:
+                path = weights_path(self.model_dir) if self.model_dir else None
+            except ModelError:  # a model not (yet) saved in its directory
+                path = None
+            self._model_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path else "unsaved"
         return self._model_hash
 
     def _corpus_texts(self) -> list[str]:

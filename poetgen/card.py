@@ -23,6 +23,18 @@ def subset_table(by_subset: dict) -> str:
 """
 
 
+def weights_line(metrics: dict) -> str:
+    if metrics.get("weights") != "float16":
+        return "float32 (model.keras)"
+    return (f"float16 (weights.f16.npz), loaded back to float32 exactly: every figure but the history "
+            f"is measured on them (the float32 weights of training: {metrics['val_char_perplexity_float32']:.1f})")
+
+
+def schedule_text(train_cfg: dict) -> str:
+    start, every = train_cfg.get("lr_halve_from"), train_cfg.get("lr_halve_every")
+    return f", and after epoch {start} and every {every} epochs after it" if start and every else ""
+
+
 def model_card(config: ModelConfig, train_cfg: dict, metrics: dict, best_row: dict) -> str:
     history = metrics["history"]
     extra = [(key, name) for key, name in SUBSET_COLUMNS if any(key in h for h in history)]
@@ -50,11 +62,12 @@ poetgen corpus (sha256 `{metrics['corpus_sha256'][:16]}…`), traditional charac
 | best epoch / epochs run | {metrics['best_epoch']} / {metrics['epochs_run']} |
 | training time to the best epoch | {metrics['train_seconds_to_best'] / 3600:.2f} h |
 | training tokens/s (median epoch) | {metrics['train_tokens_per_s']:.0f} |
+| weights on disk | {weights_line(metrics)} |
 
 Training command: `{train_cfg.get('command', '')}`
 
 Training config: batch {train_cfg.get('batch_size')}, Adam lr {train_cfg.get('learning_rate')}
-(halved on each epoch without improvement), clipnorm {train_cfg.get('clipnorm')},
+(halved on each epoch without improvement{schedule_text(train_cfg)}), clipnorm {train_cfg.get('clipnorm')},
 windows of {train_cfg.get('max_len')} tokens, characters seen at least {train_cfg.get('min_count')}
 times, seed {train_cfg.get('seed')}. Machine: {metrics.get('machine') or 'not recorded'}.
 

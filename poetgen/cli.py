@@ -50,7 +50,7 @@ def _export(args: argparse.Namespace) -> None:
     from .train import export
 
     run = Path(args.run) if "/" in args.run else DEFAULT_RUNS / args.run
-    metrics = export(run, args.out, command=args.command, corpus_dir=args.corpus)
+    metrics = export(run, args.out, command=args.command, corpus_dir=args.corpus, half=args.float16)
     print(f"model written to {args.out}: validation character perplexity "
           f"{metrics['val_char_perplexity']:.1f}")
 
@@ -233,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--command", help="training command to record in the model card")
     p.add_argument("--corpus", default="corpus",
                    help="the corpus whose validation split the card reports per collection and form")
+    p.add_argument("--float16", action="store_true",
+                   help="store the weights in float16 (half the bytes; every figure measured on them)")
     p.set_defaults(func=_export)
     return parser
 

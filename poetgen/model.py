@@ -1,13 +1,16 @@
 """Embedding -> LSTM -> Dense language model over characters, and its self-describing directory.
 
-A model directory holds config.json (ModelConfig and the training config), vocab.json,
-model.keras (weights, loaded in Keras safe mode), metrics.json and a model card README.md.
+A model directory holds config.json (ModelConfig and the training config), vocab.json, its
+weights, metrics.json and a model card README.md. The weights are model.keras (float32, loaded
+in Keras safe mode) or weights.f16.npz (float16, half the bytes: the shipped model, whose
+metrics are measured on exactly these weights; the layers are built from config.json).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 from .config import ModelConfig  # noqa: E402
 from .errors import ModelError  # noqa: E402
@@ -27,6 +31,7 @@ CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE, METRICS_FILE, CARD_FILE = (
     "metrics.json",
     "README.md",
 )
+HALF_WEIGHTS_FILE = "weights.f16.npz"
 
 
 def build_model(config: ModelConfig) -> keras.Model:
@@ -70,8 +75,10 @@ def save_model_dir(
     train_config: dict | None = None,
     metrics: dict | None = None,
     card: str | None = None,
+    half: bool = False,
 ) -> None:
-    """Write a complete model directory next to `directory`, then swap it in at once."""
+    """Write a complete model directory next to `directory`, then swap it in at once. half:
+    float16 weights (`round_to_half` them first for metrics that hold for what is saved)."""
     from .files import atomic_replace_dir, atomic_write_json, atomic_write_text
 
     directory = Path(directory)
@@ -84,7 +91,10 @@ def save_model_dir(
     tmp.mkdir()
     atomic_write_json(tmp / CONFIG_FILE, {"model": asdict(config), "train": train_config or {}})
     tokenizer.save(tmp / VOCAB_FILE)
-    model.save(tmp / WEIGHTS_FILE)
+    if half:
+        save_half_weights(tmp / HALF_WEIGHTS_FILE, model)
+    else:
+        model.save(tmp / WEIGHTS_FILE)
     atomic_write_json(tmp / METRICS_FILE, metrics or {})
     if card:
         atomic_write_text(tmp / CARD_FILE, card)
@@ -109,15 +119,54 @@ def load_model_dir(directory: str | Path) -> tuple[keras.Model, ModelConfig, Tok
         raise ModelError(f"model directory not found: {directory}")
     config, _ = read_config(directory)
     tokenizer = Tokenizer.load(directory / VOCAB_FILE)
-    weights = directory / WEIGHTS_FILE
-    if not weights.is_file():
-        raise ModelError(f"{weights} not found: the model directory is incomplete")
-    try:
-        model = keras.saving.load_model(weights, compile=False, safe_mode=True)
-    except Exception as e:  # Keras raises many types for a damaged archive
-        raise ModelError(f"{weights} cannot be loaded: {type(e).__name__}: {str(e)[:200]}") from None
+    weights = weights_path(directory)
+    if weights.name == HALF_WEIGHTS_FILE:
+        model = build_model(config)
+        model.set_weights(load_half_weights(weights, model))
+    else:
+        try:
+            model = keras.saving.load_model(weights, compile=False, safe_mode=True)
+        except Exception as e:  # Keras raises many types for a damaged archive
+            raise ModelError(f"{weights} cannot be loaded: {type(e).__name__}: {str(e)[:200]}") from None
     check_consistent(model, config, tokenizer, directory)
     return model, config, tokenizer
+
+
+def weights_path(directory: Path) -> Path:
+    """The directory's weights file: model.keras, else weights.f16.npz."""
+    for name in (WEIGHTS_FILE, HALF_WEIGHTS_FILE):
+        if (directory / name).is_file():
+            return directory / name
+    raise ModelError(f"{directory / WEIGHTS_FILE} not found: the model directory is incomplete")
+
+
+def round_to_half(model: keras.Model) -> None:
+    """The model's weights rounded to float16 (kept in float32): what saving them as half keeps,
+    so that figures measured after this hold for the saved model exactly."""
+    model.set_weights([w.astype(np.float16).astype(np.float32) for w in model.get_weights()])
+
+
+def save_half_weights(path: Path, model: keras.Model) -> None:
+    # Named by their order and variable path, so that a mismatch on loading names the weight.
+    arrays = {f"{i:03d}_{v.path.replace('/', '_')}": np.asarray(v.numpy(), np.float16)
+              for i, v in enumerate(model.weights)}
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_half_weights(path: Path, model: keras.Model) -> list[np.ndarray]:
+    """The float16 weights as float32 (exact), in the model's order, checked against its shapes."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = [data[name] for name in sorted(data.files)]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ModelError(f"{path} cannot be loaded: {type(e).__name__}: {str(e)[:200]}") from None
+    want = [tuple(v.shape) for v in model.weights]
+    got = [a.shape for a in arrays]
+    if got != want or any(a.dtype != np.float16 for a in arrays):
+        raise ModelError(f"{path} does not fit config.json: {len(got)} float16 arrays of shapes {got[:4]}…, "
+                         f"the model needs {len(want)} of shapes {want[:4]}…")
+    return [a.astype(np.float32) for a in arrays]
 
 
 def check_consistent(model: keras.Model, config: ModelConfig, tokenizer: Tokenizer, where: Path) -> None:

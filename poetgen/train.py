@@ -24,7 +24,7 @@ from .corpus import SONG, SONGCI, corpus_hash, load_split
 from .errors import ModelError, PoetgenError
 from .evaluate import REGULATED_TANG, pad_batch, perplexity_by_subset, subsets
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .model import build_model, forward, keras, save_model_dir
+from .model import build_model, forward, keras, round_to_half, save_model_dir
 from .tokenizer import PAD, SPECIALS, Tokenizer
 
 PAD_ID = SPECIALS.index(PAD)
@@ -661,10 +661,14 @@ def agree(strategy: tf.distribute.Strategy, flag: bool) -> bool:
 
 
 def export(run_dir: str | Path, model_dir: str | Path, command: str | None = None,
-           corpus_dir: str | Path | None = None) -> dict:
+           corpus_dir: str | Path | None = None, half: bool = False) -> dict:
     """Copy the best checkpoint of a run, without optimizer state, into a model directory; with
-    the corpus, the card also reports validation perplexity per collection and form."""
+    the corpus, the card also reports validation perplexity per collection and form. half:
+    float16 weights, every figure measured again on them (so it needs the corpus)."""
     from .card import model_card
+
+    if half and corpus_dir is None:
+        raise ModelError("float16 export needs the corpus: its figures are measured on the rounded weights")
 
     run_dir = Path(run_dir)
     best = run_dir / "best.keras"
@@ -677,6 +681,8 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
     trained = keras.saving.load_model(best, compile=False, safe_mode=True)
     model = build_model(model_config)
     model.set_weights(trained.get_weights())
+    if half:
+        round_to_half(model)
     history = state.history
     best_row = next(h for h in history if h["epoch"] == state.best_epoch)
     train_seconds = sum(h["epoch_seconds"] for h in history[: state.best_epoch])
@@ -702,9 +708,14 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
         metrics["valid_by_subset"] = {name: {"poems": r["poems"], "chars": r["chars"],
                                              "char_perplexity": round(r["char_perplexity"], 2)}
                                       for name, r in report.items()}
+        if half:
+            metrics["weights"] = "float16"
+            metrics["val_char_perplexity_float32"] = metrics["val_char_perplexity"]
+            metrics["val_char_perplexity"] = round(report["all"]["char_perplexity"], 3)
+            metrics["val_token_perplexity"] = round(report["all"]["token_perplexity"], 3)
     train_cfg = {**saved["train"], "command": command or state.command}
     card = model_card(model_config, train_cfg, metrics, best_row)
-    save_model_dir(model_dir, model, model_config, tokenizer, train_cfg, metrics, card)
+    save_model_dir(model_dir, model, model_config, tokenizer, train_cfg, metrics, card, half=half)
     loss_png = run_dir / "loss.png"
     if loss_png.is_file():
         atomic_write_bytes(Path(model_dir) / "loss.png", loss_png.read_bytes())

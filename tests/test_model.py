@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from poetgen.errors import ModelError
-from poetgen.model import ModelConfig, build_model, load_model_dir, save_model_dir
+from poetgen.model import ModelConfig, build_model, load_model_dir, round_to_half, save_model_dir
 from poetgen.tokenizer import Tokenizer
 
 
@@ -59,3 +59,39 @@ def test_save_replaces_a_model_directory_whole(tmp_path):
     save_model_dir(tmp_path / "m", model, cfg, tok)
     assert not (tmp_path / "m" / "stale.txt").exists()
     assert not list(tmp_path.glob(".m*"))
+
+
+def test_half_weights_reload_exactly_as_rounded(tmp_path):
+    """float16 on disk: the loaded model is the float32 model rounded to half, bit for bit."""
+    model, cfg, tok = small(tmp_path, layers=2, proj=8)
+    save_model_dir(tmp_path / "h", model, cfg, tok, half=True)
+    assert sorted(p.name for p in (tmp_path / "h").iterdir()) == [
+        "config.json", "metrics.json", "vocab.json", "weights.f16.npz"]
+    loaded, _, _ = load_model_dir(tmp_path / "h")
+    round_to_half(model)
+    for want, got in zip(model.get_weights(), loaded.get_weights()):
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(want, got)
+    assert any((w != w.astype(np.float16)).any() for w in build_model(cfg).get_weights())  # rounding is real
+    x = np.array([tok.encode("床前明月光，")], np.int32)
+    np.testing.assert_array_equal(np.asarray(model(x)), np.asarray(loaded(x)))
+    full = (tmp_path / "m" / "model.keras").stat().st_size
+    assert (tmp_path / "h" / "weights.f16.npz").stat().st_size < full
+
+
+def test_damaged_or_mismatched_half_weights_are_named(tmp_path):
+    model, cfg, tok = small(tmp_path)
+    save_model_dir(tmp_path / "h", model, cfg, tok, half=True)
+    weights = tmp_path / "h" / "weights.f16.npz"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])
+    with pytest.raises(ModelError, match="weights.f16.npz cannot be loaded"):
+        load_model_dir(tmp_path / "h")
+    other = ModelConfig(vocab_size=cfg.vocab_size, embed_dim=8, hidden=16, layers=1, proj_dim=8)
+    save_model_dir(tmp_path / "o", build_model(other), other, tok, half=True)
+    shutil.copy(tmp_path / "o" / "weights.f16.npz", weights)  # weights of another size
+    with pytest.raises(ModelError, match="does not fit config.json"):
+        load_model_dir(tmp_path / "h")
+    weights.unlink()
+    with pytest.raises(ModelError, match="model.keras not found"):
+        load_model_dir(tmp_path / "h")

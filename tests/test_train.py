@@ -83,6 +83,26 @@ def test_export_makes_a_self_describing_model_dir(tiny_model_dir, tiny_run):
     assert getattr(keras.saving.load_model(tiny_model_dir / "model.keras", safe_mode=True), "optimizer", None) is None
 
 
+def test_a_float16_export_measures_its_figures_on_the_rounded_weights(tiny_run, tiny_corpus, tmp_path):
+    from poetgen.api import Poet
+    from poetgen.corpus import load_split
+    from poetgen.evaluate import split_perplexity
+
+    with pytest.raises(PoetgenError, match="needs the corpus"):
+        export(tiny_run[0], tmp_path / "half", half=True)
+    metrics = export(tiny_run[0], tmp_path / "half", corpus_dir=tiny_corpus, half=True)
+    assert (tmp_path / "half" / "weights.f16.npz").is_file() and not (tmp_path / "half" / "model.keras").exists()
+    poet = Poet.load(tmp_path / "half", tiny_corpus)
+    report = split_perplexity(poet.model, poet.tokenizer, load_split(tiny_corpus, "valid"))
+    assert metrics["weights"] == "float16"
+    assert metrics["val_char_perplexity"] == round(report["all"]["char_perplexity"], 3)
+    assert metrics["val_char_perplexity_float32"] == pytest.approx(tiny_run[1].best_val["char_perplexity"], rel=1e-3)
+    assert metrics["val_char_perplexity"] == pytest.approx(metrics["val_char_perplexity_float32"], rel=0.01)
+    assert "float16 (weights.f16.npz)" in (tmp_path / "half" / "README.md").read_text(encoding="utf-8")
+    poem = poet.write(form="五绝", seed=1)[0]
+    assert Poet.load(tmp_path / "half", tiny_corpus).regenerate(poem.id).text == poem.text
+
+
 def test_export_without_a_finished_epoch(tmp_path):
     with pytest.raises(PoetgenError, match="best.keras not found"):
         export(tmp_path, tmp_path / "out")
