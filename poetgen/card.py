@@ -24,10 +24,14 @@ def subset_table(by_subset: dict) -> str:
 
 
 def weights_line(metrics: dict) -> str:
-    if metrics.get("weights") != "float16":
-        return "float32 (model.keras)"
-    return (f"float16 (weights.f16.npz), loaded back to float32 exactly: every figure but the history "
-            f"is measured on them (the float32 weights of training: {metrics['val_char_perplexity_float32']:.1f})")
+    averaged = metrics.get("averaged_epochs")
+    what = f"the mean of the weights of epochs {averaged[0]}–{averaged[-1]}" if averaged else "the best epoch's weights"
+    if "val_char_perplexity_best_epoch" not in metrics:
+        return f"{what}, float32 (model.keras)"
+    stored = ("float16 (weights.f16.npz), loaded back to float32 exactly" if metrics.get("weights") == "float16"
+              else "float32 (model.keras)")
+    return (f"{what}, {stored}: every figure but the history is measured on them (the best epoch as "
+            f"trained: {metrics['val_char_perplexity_best_epoch']:.1f})")
 
 
 def schedule_text(train_cfg: dict) -> str:

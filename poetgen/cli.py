@@ -50,7 +50,8 @@ def _export(args: argparse.Namespace) -> None:
     from .train import export
 
     run = Path(args.run) if "/" in args.run else DEFAULT_RUNS / args.run
-    metrics = export(run, args.out, command=args.command, corpus_dir=args.corpus, half=args.float16)
+    metrics = export(run, args.out, command=args.command, corpus_dir=args.corpus, half=args.float16,
+                     average=args.average)
     print(f"model written to {args.out}: validation character perplexity "
           f"{metrics['val_char_perplexity']:.1f}")
 
@@ -235,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the corpus whose validation split the card reports per collection and form")
     p.add_argument("--float16", action="store_true",
                    help="store the weights in float16 (half the bytes; every figure measured on them)")
+    p.add_argument("--average", type=int, default=1,
+                   help="export the mean of the weights of the best epoch and the N-1 before it")
     p.set_defaults(func=_export)
     return parser
 
@@ -257,7 +260,8 @@ def add_train_parser(sub) -> None:
              "max_len": "longer poems are cut into windows of this many tokens",
              "min_count": "rarer characters become <unk>",
              "lr_halve_from": "halve the learning rate after this epoch (0: only on a plateau)",
-             "lr_halve_every": "and every this many epochs after it (may change between sessions)"}
+             "lr_halve_every": "and every this many epochs after it (may change between sessions)",
+             "keep_epochs": "keep the weights of this many last epochs (for export --average)"}
     for name, value in train_defaults.items():
         flag = "--lr" if name == "learning_rate" else f"--{name.replace('_', '-')}"
         p.add_argument(flag, dest=name, type=type(value), default=value, help=helps.get(name))

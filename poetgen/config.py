@@ -48,6 +48,7 @@ class TrainConfig:
     # max_minutes, these may change between sessions of one run.
     lr_halve_from: int = 0
     lr_halve_every: int = 0
+    keep_epochs: int = 3  # the weights of the last epochs, kept for `poetgen export --average`
 
 
 def defaults(cls) -> dict:

@@ -354,11 +354,23 @@ def end_epoch(model, state: RunState, valid: tuple[list, dict], tokenizer: Token
     return row, improved
 
 
-def write_run_files(run_dir: Path, model, state: RunState, improved: bool) -> None:
+EPOCHS_DIR = "epochs"  # the weights at the end of the last keep_epochs epochs, for averaging
+
+
+def write_run_files(run_dir: Path, model, state: RunState, improved: bool, keep_epochs: int = 0) -> None:
     if improved:
         tmp = run_dir / ".best.tmp.keras"
         model.save(tmp)
         os.replace(tmp, run_dir / "best.keras")
+    if keep_epochs:
+        kept = run_dir / EPOCHS_DIR
+        kept.mkdir(exist_ok=True)
+        tmp = kept / ".epoch.tmp.keras"
+        model.save(tmp)
+        os.replace(tmp, kept / f"epoch-{state.epoch}.keras")
+        for old in kept.glob("epoch-*.keras"):
+            if int(old.stem.split("-")[1]) <= state.epoch - keep_epochs:
+                old.unlink()
     atomic_write_json(run_dir / "state.json", state.to_dict())
     history = state.history
     buf = io.StringIO()
@@ -396,7 +408,7 @@ def loss_curve_png(history: list[dict]) -> bytes:
 # ---------------------------------------------------------------------------- entry points
 
 # Settings that may change between sessions of one run: they change no checkpoint's meaning.
-ADJUSTABLE = ("epochs", "max_minutes", "lr_halve_from", "lr_halve_every")
+ADJUSTABLE = ("epochs", "max_minutes", "lr_halve_from", "lr_halve_every", "keep_epochs")
 
 
 @dataclass
@@ -556,7 +568,7 @@ class Trainer:
         out_of_time = bool(cfg.max_minutes) and agree(self.strategy, time.time() - started > cfg.max_minutes * 60)
         # Run files first: a kill before the checkpoint below only repeats this epoch's end.
         if self.chief:
-            write_run_files(self.run.directory, self.model, state, improved)
+            write_run_files(self.run.directory, self.model, state, improved, cfg.keep_epochs)
         if self.verbose:
             print(f"epoch {row['epoch']}: step {step} loss {row['train_loss']:.4f} "
                   f"val_loss {row['val_loss']:.4f} val char ppl {row['val_char_ppl']:.1f} "
@@ -661,15 +673,17 @@ def agree(strategy: tf.distribute.Strategy, flag: bool) -> bool:
 
 
 def export(run_dir: str | Path, model_dir: str | Path, command: str | None = None,
-           corpus_dir: str | Path | None = None, half: bool = False) -> dict:
+           corpus_dir: str | Path | None = None, half: bool = False, average: int = 1) -> dict:
     """Copy the best checkpoint of a run, without optimizer state, into a model directory; with
     the corpus, the card also reports validation perplexity per collection and form. half:
-    float16 weights, every figure measured again on them (so it needs the corpus)."""
+    float16 weights; average: the mean of the weights of the best epoch and the average - 1
+    epochs before it (kept by the run in epochs/). Both change the weights, so every figure is
+    measured again on the exported ones, which needs the corpus."""
     from .card import model_card
 
-    if half and corpus_dir is None:
-        raise ModelError("float16 export needs the corpus: its figures are measured on the rounded weights")
-
+    if (half or average > 1) and corpus_dir is None:
+        raise ModelError("a float16 or averaged export needs the corpus: "
+                         "its figures are measured on the exported weights")
     run_dir = Path(run_dir)
     best = run_dir / "best.keras"
     if not best.is_file():
@@ -678,21 +692,20 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
     state = RunState.from_dict(json.loads((run_dir / "state.json").read_text(encoding="utf-8")))
     model_config = ModelConfig.from_dict(saved["model"])
     tokenizer = Tokenizer.load(run_dir / "vocab.json")
-    trained = keras.saving.load_model(best, compile=False, safe_mode=True)
+    epochs = list(range(state.best_epoch - average + 1, state.best_epoch + 1))
     model = build_model(model_config)
-    model.set_weights(trained.get_weights())
+    model.set_weights(averaged_weights([best] if average <= 1 else epoch_files(run_dir, epochs)))
     if half:
         round_to_half(model)
     history = state.history
     best_row = next(h for h in history if h["epoch"] == state.best_epoch)
-    train_seconds = sum(h["epoch_seconds"] for h in history[: state.best_epoch])
     metrics = {
         "val_char_perplexity": round(state.best_val["char_perplexity"], 3),
         "val_token_perplexity": round(state.best_val["token_perplexity"], 3),
         "val_chars": state.best_val["chars"],
         "best_epoch": state.best_epoch,
         "epochs_run": state.epoch,
-        "train_seconds_to_best": round(train_seconds, 1),
+        "train_seconds_to_best": round(sum(h["epoch_seconds"] for h in history[: state.best_epoch]), 1),
         "train_seconds_total": round(state.train_seconds, 1),
         "train_tokens_per_s": round(float(np.median([h["tokens_per_s"] for h in history])), 1),
         "corpus_sha256": state.corpus_sha256,
@@ -702,17 +715,7 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
         "history": history,
     }
     if corpus_dir is not None:
-        from .evaluate import split_perplexity
-
-        report = split_perplexity(model, tokenizer, load_split(corpus_dir, "valid"))
-        metrics["valid_by_subset"] = {name: {"poems": r["poems"], "chars": r["chars"],
-                                             "char_perplexity": round(r["char_perplexity"], 2)}
-                                      for name, r in report.items()}
-        if half:
-            metrics["weights"] = "float16"
-            metrics["val_char_perplexity_float32"] = metrics["val_char_perplexity"]
-            metrics["val_char_perplexity"] = round(report["all"]["char_perplexity"], 3)
-            metrics["val_token_perplexity"] = round(report["all"]["token_perplexity"], 3)
+        measure_exported(metrics, model, tokenizer, corpus_dir, half, epochs if average > 1 else [])
     train_cfg = {**saved["train"], "command": command or state.command}
     card = model_card(model_config, train_cfg, metrics, best_row)
     save_model_dir(model_dir, model, model_config, tokenizer, train_cfg, metrics, card, half=half)
@@ -720,3 +723,37 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
     if loss_png.is_file():
         atomic_write_bytes(Path(model_dir) / "loss.png", loss_png.read_bytes())
     return metrics
+
+
+def measure_exported(metrics: dict, model, tokenizer: Tokenizer, corpus_dir, half: bool, averaged: list[int]) -> None:
+    """Validation perplexity per subset of the exported weights; when they are not the best
+    epoch's as trained (float16, averaged), the headline figures become theirs too."""
+    from .evaluate import split_perplexity
+
+    report = split_perplexity(model, tokenizer, load_split(corpus_dir, "valid"))
+    metrics["valid_by_subset"] = {name: {"poems": r["poems"], "chars": r["chars"],
+                                         "char_perplexity": round(r["char_perplexity"], 2)}
+                                  for name, r in report.items()}
+    if half or averaged:
+        metrics["weights"] = "float16" if half else "float32"
+        metrics["averaged_epochs"] = averaged
+        metrics["val_char_perplexity_best_epoch"] = metrics["val_char_perplexity"]
+        metrics["val_char_perplexity"] = round(report["all"]["char_perplexity"], 3)
+        metrics["val_token_perplexity"] = round(report["all"]["token_perplexity"], 3)
+
+
+def epoch_files(run_dir: Path, epochs: list[int]) -> list[Path]:
+    """The weights kept at the end of these epochs (`write_run_files`); a clear error for any missing."""
+    paths = [run_dir / EPOCHS_DIR / f"epoch-{e}.keras" for e in epochs]
+    missing = [e for e, p in zip(epochs, paths) if not p.is_file()]
+    if missing or not epochs or epochs[0] < 1:
+        raise ModelError(f"cannot average epochs {epochs[0]}–{epochs[-1]}: the run keeps no weights of epoch(s) "
+                         f"{missing or epochs} in {run_dir / EPOCHS_DIR} (it keeps the last keep_epochs)")
+    return paths
+
+
+def averaged_weights(paths: list[Path]) -> list[np.ndarray]:
+    """The mean of the saved models' weights, in float64 before rounding back to float32."""
+    weights = [keras.saving.load_model(p, compile=False, safe_mode=True).get_weights() for p in paths]
+    return [np.mean([w[i].astype(np.float64) for w in weights], axis=0).astype(np.float32)
+            for i in range(len(weights[0]))]

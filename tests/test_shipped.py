@@ -49,6 +49,21 @@ def test_the_shipped_model_has_learned_the_corpus(shipped_poet):
     assert ppl < 600  # a uniform guess would score about 6,700
 
 
+def test_the_shipped_model_meets_the_target_on_regulated_tang_verse(shipped_poet):
+    """Issue 14's target, measured here on the weights as loaded (float16 on disk), and the
+    figure its card gives."""
+    from poetgen.corpus import load_split
+    from poetgen.evaluate import REGULATED_TANG, split_perplexity, subsets
+
+    rows = load_split(SHIPPED_CORPUS, "valid")
+    regulated = [rows[i] for i in subsets(rows)[REGULATED_TANG]]
+    assert len(regulated) == 1088  # the same poems as before corpus v2
+    ppl = split_perplexity(shipped_poet.model, shipped_poet.tokenizer, regulated)["all"]["char_perplexity"]
+    assert ppl <= 130
+    metrics = json.loads((SHIPPED / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["valid_by_subset"][REGULATED_TANG]["char_perplexity"] == pytest.approx(ppl, abs=0.01)
+
+
 RECORDED = REPO / "tests" / "data" / "recorded_ids.json"
 
 

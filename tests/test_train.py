@@ -96,11 +96,41 @@ def test_a_float16_export_measures_its_figures_on_the_rounded_weights(tiny_run, 
     report = split_perplexity(poet.model, poet.tokenizer, load_split(tiny_corpus, "valid"))
     assert metrics["weights"] == "float16"
     assert metrics["val_char_perplexity"] == round(report["all"]["char_perplexity"], 3)
-    assert metrics["val_char_perplexity_float32"] == pytest.approx(tiny_run[1].best_val["char_perplexity"], rel=1e-3)
-    assert metrics["val_char_perplexity"] == pytest.approx(metrics["val_char_perplexity_float32"], rel=0.01)
+    best_epoch = metrics["val_char_perplexity_best_epoch"]
+    assert best_epoch == pytest.approx(tiny_run[1].best_val["char_perplexity"], rel=1e-3)
+    assert metrics["val_char_perplexity"] == pytest.approx(best_epoch, rel=0.01)
     assert "float16 (weights.f16.npz)" in (tmp_path / "half" / "README.md").read_text(encoding="utf-8")
     poem = poet.write(form="五绝", seed=1)[0]
     assert Poet.load(tmp_path / "half", tiny_corpus).regenerate(poem.id).text == poem.text
+
+
+def test_the_run_keeps_the_last_epochs_weights_and_export_averages_them(tiny_corpus, tmp_path):
+    import keras
+
+    cfg = TrainConfig(epochs=3, batch_size=16, steps_per_epoch=4, min_count=2, keep_epochs=2, learning_rate=1e-2)
+    state = train(tiny_corpus, tmp_path / "r", TINY_MODEL, cfg, verbose=0, limit_poems=120)
+    kept = tmp_path / "r" / "epochs"
+    assert sorted(p.name for p in kept.iterdir()) == ["epoch-2.keras", "epoch-3.keras"]  # epoch 1 dropped
+    epoch = {e: keras.saving.load_model(kept / f"epoch-{e}.keras", safe_mode=True).get_weights() for e in (2, 3)}
+    best = keras.saving.load_model(tmp_path / "r" / "best.keras", safe_mode=True).get_weights()
+    assert all((a == b).all() for a, b in zip(epoch[state.best_epoch], best))  # the end of an epoch, as trained
+    assert any((a != b).any() for a, b in zip(epoch[2], epoch[3]))
+    assert state.best_epoch == 3  # a fixed seed: the tiny run improves at every epoch
+    metrics = export(tmp_path / "r", tmp_path / "avg", corpus_dir=tiny_corpus, average=2)
+    from poetgen.model import load_model_dir
+
+    model, _, _ = load_model_dir(tmp_path / "avg")
+    for got, a, b in zip(model.get_weights(), epoch[2], epoch[3]):
+        np.testing.assert_allclose(got, (a.astype(np.float64) + b) / 2, rtol=1e-6, atol=1e-7)
+    assert metrics["averaged_epochs"] == [2, 3] and metrics["val_char_perplexity_best_epoch"] == pytest.approx(
+        state.best_val["char_perplexity"], rel=1e-3)
+    assert metrics["val_char_perplexity"] == pytest.approx(metrics["valid_by_subset"]["all"]["char_perplexity"],
+                                                           abs=0.006)
+    assert "mean of the weights of epochs 2–3" in (tmp_path / "avg" / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(PoetgenError, match="keeps no weights of epoch"):
+        export(tmp_path / "r", tmp_path / "avg3", corpus_dir=tiny_corpus, average=3)
+    with pytest.raises(PoetgenError, match="needs the corpus"):
+        export(tmp_path / "r", tmp_path / "avg2", average=2)
 
 
 def test_export_without_a_finished_epoch(tmp_path):
