@@ -744,11 +744,13 @@ def measure_exported(metrics: dict, model, tokenizer: Tokenizer, corpus_dir, hal
 
 def epoch_files(run_dir: Path, epochs: list[int]) -> list[Path]:
     """The weights kept at the end of these epochs (`write_run_files`); a clear error for any missing."""
+    if epochs[0] < 1:
+        raise ModelError(f"cannot average {len(epochs)} epochs: the best epoch of the run is epoch {epochs[-1]}")
     paths = [run_dir / EPOCHS_DIR / f"epoch-{e}.keras" for e in epochs]
     missing = [e for e, p in zip(epochs, paths) if not p.is_file()]
-    if missing or not epochs or epochs[0] < 1:
+    if missing:
         raise ModelError(f"cannot average epochs {epochs[0]}–{epochs[-1]}: the run keeps no weights of epoch(s) "
-                         f"{missing or epochs} in {run_dir / EPOCHS_DIR} (it keeps the last keep_epochs)")
+                         f"{', '.join(map(str, missing))} in {run_dir / EPOCHS_DIR} (it keeps the last keep_epochs)")
     return paths
 
 

@@ -37,6 +37,19 @@ def test_prepare_train_generate_evaluate(fixture_dataset, tiny_corpus, tmp_path)
     result = json.loads(out.stdout)
     assert result["poems"] == 1 and result["chars"] == 10 and result["char_perplexity"] > 1
 
+    half = tmp_path / "half"
+    out = run_cli("export", "--run", str(tmp_path / "run"), "--out", str(half), "--corpus", str(tiny_corpus),
+                  "--float16")
+    assert out.returncode == 0, out.stderr
+    assert (half / "weights.f16.npz").is_file() and not (half / "model.keras").exists()
+    out = run_cli("generate", "--model", str(half), "--form", "五绝", "--seed", "3", "--json")
+    assert out.returncode == 0 and [len(line) for line in json.loads(out.stdout)[0]["lines"]] == [5] * 4
+    out = run_cli("export", "--run", str(tmp_path / "run"), "--out", str(half), "--corpus", str(tiny_corpus),
+                  "--average", "2")
+    assert out.returncode == 1 and "the best epoch of the run is epoch 1" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert (half / "weights.f16.npz").is_file()  # the failed export left the model as it was
+
 
 def test_check_reads_stdin_and_argument(tiny_model_dir):
     import subprocess
