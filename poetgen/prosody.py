@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import asdict, dataclass, field
-from functools import cache, lru_cache
+from dataclasses import asdict, dataclass, field, replace
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 from .corpus import FORM_SHAPES, split_lines
@@ -46,6 +46,27 @@ class RhymeTable:
 
     def tones(self, ch: str) -> set[str]:
         return {PING if g < self.n_ping else ZE for g in self.groups_of(ch)}
+
+    @cached_property
+    def simplified_sources(self) -> dict[str, frozenset[str]]:
+        """Each simplified character that stands for several characters of the table, and those
+        characters (叹: 嘆 and 歎, of other tones)."""
+        chars = list(self.char_groups)
+        simple = _opencc("t2s").convert("\n".join(chars)).split("\n")
+        sources: dict[str, set[str]] = {}
+        for ch, simplified in zip(chars, simple) if len(simple) == len(chars) else ():
+            sources.setdefault(simplified, set()).add(ch)
+        return {s: frozenset(chars) for s, chars in sources.items() if len(chars) > 1}
+
+    def reading(self, written: str, read: str) -> RhymeTable:
+        """The table for a text `written` by a person and `read` into traditional characters: a
+        character converted from an ambiguous simplified one counts as each character it may
+        stand for (歎 and 嘆 for 叹: 平 or 仄), so a poem is not faulted for OpenCC's guess."""
+        if len(written) != len(read):
+            return self
+        widened = {c: frozenset().union(*(self.groups_of(o) for o in self.simplified_sources[w] | {c}))
+                   for w, c in zip(written, read) if w in self.simplified_sources}
+        return replace(self, char_groups={**self.char_groups, **widened}) if widened else self
 
     def tone(self, ch: str) -> str:
         tones = self.tones(ch)
@@ -293,6 +314,7 @@ def check_text(text, table: RhymeTable | None = None, cipai: str | None = None) 
     from .cipu import check_as_ci
 
     traditional, table = _opencc("s2t").convert(cleaned), table or rhyme_table()
+    table = table.reading(cleaned, traditional)
     report = check(traditional, table) if not cipai else None
     if report is None or report.form == "其他":
         report = check_as_ci(traditional, table, cipai) or report
