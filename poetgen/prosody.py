@@ -52,9 +52,10 @@ class RhymeTable:
         """Each simplified character that stands for several characters of the table, and those
         characters (叹: 嘆 and 歎, of other tones)."""
         chars = list(self.char_groups)
+        # One OpenCC call for the whole table (one character a line: no phrase spans two).
         simple = _opencc("t2s").convert("\n".join(chars)).split("\n")
         sources: dict[str, set[str]] = {}
-        for ch, simplified in zip(chars, simple) if len(simple) == len(chars) else ():
+        for ch, simplified in zip(chars, simple, strict=True):
             sources.setdefault(simplified, set()).add(ch)
         return {s: frozenset(chars) for s, chars in sources.items() if len(chars) > 1}
 
