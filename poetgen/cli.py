@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import ModelConfig, TrainConfig, defaults
+from .config import DIRECTIONS, ModelConfig, TrainConfig, defaults
 from .errors import PoetgenError
 from .native_log import quiet_native_stderr
 from .params import WriteParams
@@ -30,7 +30,7 @@ def _train(args: argparse.Namespace) -> None:
     strategy = make_strategy(args.strategy, args.cpu_devices)
     cfg = TrainConfig(**{name: getattr(args, name) for name in defaults(TrainConfig)})
     model_cfg = dict(embed_dim=args.embed_dim, hidden=args.hidden, layers=args.layers,
-                     proj_dim=args.proj_dim, dropout=args.dropout)
+                     proj_dim=args.proj_dim, dropout=args.dropout, direction=args.direction)
     run = Path(args.run) if "/" in args.run else DEFAULT_RUNS / args.run
     if args.verbose != 0:
         print(f"run directory: {run}", flush=True)
@@ -255,6 +255,8 @@ def add_train_parser(sub) -> None:
     model_defaults, train_defaults = defaults(ModelConfig), defaults(TrainConfig)
     for name in ("embed_dim", "hidden", "layers", "proj_dim", "dropout"):
         p.add_argument(f"--{name.replace('_', '-')}", type=type(model_defaults[name]), default=model_defaults[name])
+    p.add_argument("--direction", choices=DIRECTIONS, default=model_defaults["direction"],
+                   help="backward: read each poem from its end (the search's second opinion)")
     helps = {"steps_per_epoch": "0: one pass over the data", "max_minutes": "stop cleanly after this long",
              "checkpoint_every": "steps between checkpoints", "keep_checkpoints": "how many checkpoints to keep",
              "max_len": "longer poems are cut into windows of this many tokens",

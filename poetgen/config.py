@@ -8,6 +8,8 @@ from dataclasses import MISSING, dataclass, fields
 
 from .errors import ModelError
 
+DIRECTIONS = ("forward", "backward")
+
 
 @dataclass
 class ModelConfig:
@@ -19,6 +21,17 @@ class ModelConfig:
     # cost, and hidden->proj->vocab is several times cheaper than hidden->vocab.
     proj_dim: int = 256
     dropout: float = 0.1
+    # "backward" reads each poem from its last character to its first, after the same opening
+    # tokens: it scores how well the later lines explain the earlier ones (the search's rerank).
+    direction: str = "forward"
+
+    def __post_init__(self):
+        if self.direction not in DIRECTIONS:
+            raise ModelError(f"direction must be one of {', '.join(DIRECTIONS)}, not {self.direction!r}")
+
+    @property
+    def reverse(self) -> bool:
+        return self.direction == "backward"
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:

@@ -90,14 +90,15 @@ class Tokenizer:
         return self.opening(row["form"], row.get("collection", TANG), row.get("cipai", ""))
 
     def encode(self, text: str, form: str | None = None, bos: bool = True, eos: bool = True,
-               opening: Sequence[int] | None = None) -> list[int]:
-        """Ids of `text`, after <bos> and the opening (given, or the form's alone)."""
+               opening: Sequence[int] | None = None, reverse: bool = False) -> list[int]:
+        """Ids of `text` (read last character first when `reverse`), after <bos> and the opening
+        (given, or the form's alone)."""
         ids = [self.bos] if bos else []
         if opening is not None:
             ids.extend(opening)
         elif form is not None:
             ids.append(self.form_token(form))
-        ids.extend(self.index.get(ch, self.unk) for ch in text)
+        ids.extend(self.index.get(ch, self.unk) for ch in (text[::-1] if reverse else text))
         if eos:
             ids.append(self.eos)
         return ids

@@ -74,12 +74,15 @@ class RunState:
 
 # ---------------------------------------------------------------------------- data
 
-def encode_corpus(rows: list[dict], tokenizer: Tokenizer, max_len: int) -> list[np.ndarray]:
-    """One id sequence per poem; poems longer than max_len+1 become windows at couplet ends,
-    each opening with <bos> and the poem's opening tokens, only the last one closing with <eos>."""
+def encode_corpus(rows: list[dict], tokenizer: Tokenizer, max_len: int, reverse: bool = False) -> list[np.ndarray]:
+    """One id sequence per poem (read backward when `reverse`); poems longer than max_len+1
+    become windows at couplet ends, each opening with <bos> and the poem's opening tokens, only
+    the last one closing with <eos>."""
     seqs = []
     for row in rows:
         text, opening = row["text"], tokenizer.row_opening(row)
+        if reverse:  # windows of the reversed text: the first window holds the poem's end
+            text = text[::-1]
         budget = max_len - len(opening)  # room for <bos>, the opening and the next-token shift
         pieces, start = [], 0
         while len(text) - start > budget:
@@ -229,7 +232,10 @@ class CheckpointError(PoetgenError):
 # ---------------------------------------------------------------------------- checkpoints
 
 def fingerprint(model_config: ModelConfig, tokenizer: Tokenizer) -> str:
-    blob = json.dumps({"model": asdict(model_config), "vocab": tokenizer.tokens}, ensure_ascii=False)
+    model = asdict(model_config)
+    if not model_config.reverse:
+        del model["direction"]  # forward runs from before the field existed keep their fingerprint
+    blob = json.dumps({"model": model, "vocab": tokenizer.tokens}, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -435,9 +441,10 @@ def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig
     if config_path.is_file():
         saved = json.loads(config_path.read_text(encoding="utf-8"))
         if not resume:
-            asked = {"model": {**saved["model"], **(model_cfg or {})}, "train": asdict(cfg)}
+            saved_model = asdict(ModelConfig.from_dict(saved["model"]))  # fields added since, at their defaults
+            asked = {"model": {**saved_model, **(model_cfg or {})}, "train": asdict(cfg)}
             unchanged = ADJUSTABLE
-            differs = asked["model"] != saved["model"] or any(
+            differs = asked["model"] != saved_model or any(
                 asked["train"][k] != saved["train"].get(k) for k in asked["train"] if k not in unchanged)
             if differs:
                 raise PoetgenError(f"{run_dir} already holds a run with another configuration: "
@@ -518,7 +525,7 @@ class Trainer:
         """Batches from `step` on, prepared ahead in tf.data's own thread; where they start is the
         step, so the prefetched batches a kill throws away are made again, identically, on restart."""
         run, tok = self.run, self.run.tokenizer
-        seqs = encode_corpus(run.train_rows, tok, run.cfg.max_len)
+        seqs = encode_corpus(run.train_rows, tok, run.cfg.max_len, run.model_config.reverse)
         self.steps_per_epoch = run.cfg.steps_per_epoch or math.ceil(len(seqs) / (run.cfg.batch_size * self.replicas))
         return iter(tf.data.Dataset.from_generator(
             lambda: batches_from(seqs, run.cfg.batch_size * self.replicas, run.cfg.seed, step, tok.pad),
@@ -594,7 +601,8 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
     step, state = restore_or_start(run, trainer.checkpoints, resume, corpus_dir)
     state.lstm_path = trainer.lstm_path
     batches = trainer.batches(step)
-    valid_seqs = [np.asarray(run.tokenizer.encode(r["text"], opening=run.tokenizer.row_opening(r)), np.int32)
+    valid_seqs = [np.asarray(run.tokenizer.encode(r["text"], opening=run.tokenizer.row_opening(r),
+                                                  reverse=run.model_config.reverse), np.int32)
                   for r in run.valid_rows]
     valid = (valid_seqs, subsets(run.valid_rows))
     if trainer.verbose:
