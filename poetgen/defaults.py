@@ -12,6 +12,9 @@ DEFAULT_MODEL = "poetgen-lstm512"
 MAX_POEMS = 256
 MAX_FREE_TOKENS = 200
 MAX_TEXT = 200  # characters of start text, acrostic or theme
+MAX_SEED = 2**31 - 2  # the decoder's random streams are keyed by 31-bit seeds
+MAX_TEMPERATURE = 10.0  # past this a draw is as good as uniform
+MAX_CHECK_TEXT = 2000  # characters of a text to check
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -18,7 +18,7 @@ import json
 from dataclasses import fields
 
 from .corpus import FORMS
-from .defaults import MAX_POEMS
+from .defaults import MAX_POEMS, MAX_SEED
 from .errors import GenerationError
 from .params import FREE, WriteParams
 
@@ -26,7 +26,9 @@ ID_PREFIX = "pg5_"
 TOP_K_CHANGED_PREFIX = "pg4_"  # the same bytes as pg5; top-k drew among the whole vocabulary
 JSON_PREFIX = "pg3_"  # base64 of JSON; the sampler of pg4
 OLD_ID_PREFIXES = ("pg1_", "pg2_")
-MAX_ID = 4000
+MAX_ID = 4000  # characters of an id: far more than any request of the limits below needs
+MAX_INDEX = 3 * MAX_POEMS  # a poem's place in its batch (rerank writes 3n)
+MAX_VARINT_BYTES = 5  # 35 bits: every seed, index, count and thousandth fits
 FIELDS = [f.name for f in fields(WriteParams)]
 DEFAULTS = WriteParams().to_id()
 # Values of the fields with few choices: an id stores the index.
@@ -49,13 +51,15 @@ def _varint(n: int) -> bytes:
 
 
 def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    """A zigzag varint of at most MAX_VARINT_BYTES bytes: a forged id cannot make a huge number."""
     n = shift = 0
-    while True:
+    for _ in range(MAX_VARINT_BYTES):
         byte = data[at]
         n |= (byte & 0x7F) << shift
         at, shift = at + 1, shift + 7
         if not byte & 0x80:
             return (n // 2 if n % 2 == 0 else -(n + 1) // 2), at
+    raise ValueError("varint too long")
 
 
 def _value(name: str, value) -> bytes:
@@ -97,12 +101,18 @@ def make_id(model_hash: str, params: WriteParams, seed: int, index: int) -> str:
 
 
 def _read_params(data: bytes, at: int) -> dict:
+    """The parameters after the seed and index. Every read moves forward within the data (a
+    length is checked before it is used), so any bytes decode or fail in a bounded time."""
     params = dict(DEFAULTS)
     while at < len(data):
         field, kind = divmod(data[at], 8)
+        if field >= len(FIELDS):
+            raise ValueError("unknown field")
         name, at = FIELDS[field], at + 1
         if kind == CHOICE:
             index, at = _read_varint(data, at)
+            if name not in CHOICES or not 0 <= index < len(CHOICES[name]):
+                raise ValueError("unknown choice")
             params[name] = CHOICES[name][index]
         elif kind in (NONE, FALSE, TRUE):
             params[name] = {NONE: None, FALSE: False, TRUE: True}[kind]
@@ -111,13 +121,17 @@ def _read_params(data: bytes, at: int) -> dict:
             params[name] = number if kind == WHOLE else number / 1000
         elif kind in (TEXT, FLOAT):
             size, at = _read_varint(data, at)
-            raw, at = data[at:at + size], at + size
-            if at > len(data):
+            if not 0 <= size <= len(data) - at:
                 raise ValueError("truncated")
+            raw, at = data[at:at + size], at + size
             params[name] = raw.decode("gb18030") if kind == TEXT else float(raw.decode("ascii"))
         else:
             raise ValueError("unknown kind")
     return params
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
@@ -138,13 +152,13 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
             model, (seed, at) = data[:3], _read_varint(data, 3)
             index, at = _read_varint(data, at)
             params = _read_params(data, at)
-    except (binascii.Error, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError, RecursionError):
         raise GenerationError("the poem id is damaged: it does not decode") from None
     if model != model_tag(model_hash):
         raise GenerationError(f"the poem id was made by another model (this is model {model_hash}): "
                               "it rebuilds its poem only with the model that wrote it")
-    if not isinstance(index, int) or not 0 <= index < 3 * MAX_POEMS:
-        raise GenerationError("the poem id is damaged: its parameters are incomplete")
+    if not _whole(index) or not 0 <= index < MAX_INDEX or not _whole(seed) or not 0 <= seed <= MAX_SEED:
+        raise GenerationError("the poem id is damaged: its seed or place is out of range")
     params = WriteParams.from_id(params)
     if not poem_id.startswith(ID_PREFIX) and params.top_k and params.temperature:
         raise GenerationError(f"the id was made by an earlier poetgen ({poem_id[:3]}) that sampled "

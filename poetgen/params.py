@@ -11,6 +11,25 @@ FREE = "free"
 DEFAULT_STYLE = "唐"
 
 
+KIND_NAMES = {"str": "text", "str | None": "text or None", "float": "a number", "int": "a whole number",
+              "bool": "true or false"}
+
+
+def _of_kind(value, kind: str) -> bool:
+    if value is None:
+        return kind.endswith("| None")
+    if isinstance(value, bool):
+        return kind == "bool"
+    if kind.startswith("str"):
+        return isinstance(value, str)
+    return isinstance(value, int) if kind == "int" else isinstance(value, (int, float)) and kind == "float"
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 @dataclass(frozen=True)
 class WriteParams:
     start: str = ""  # opening text to continue (简 or 繁)
@@ -32,6 +51,14 @@ class WriteParams:
     style: str = DEFAULT_STYLE  # 唐 or 宋: the manner of the Tang or the Song poets (a ci: always Song)
     cipai: str | None = None  # a 词牌 (浣溪沙...): write a ci of that tune instead of a shi
     opening: str | None = None  # set by a rewrite of a free poem: the form token it opened with
+
+    def __post_init__(self):
+        # Values are checked against their kinds here, so that neither a caller of the API nor a
+        # forged id can hand a string where a number belongs; ranges are request.py's to check.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not _of_kind(value, f.type):
+                raise GenerationError(f"{f.name} must be {KIND_NAMES[f.type]}, got {_short(value)}")
 
     @classmethod
     def of(cls, **kwargs) -> WriteParams:

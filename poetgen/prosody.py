@@ -297,13 +297,15 @@ def check_text(text, table: RhymeTable | None = None, cipai: str | None = None) 
     as a ci when its shape is a tune's (or against the tune named by `cipai`)."""
     import re
 
+    from .defaults import MAX_CHECK_TEXT
     from .errors import GenerationError
+    from .user_text import readable
 
     if not isinstance(text, str) or not text.strip():
         raise GenerationError("nothing to check: give the text of a poem")
-    if len(text) > 2000:
-        raise GenerationError(f"the poem is too long to check ({len(text)} characters; at most 2000)")
-    cleaned = re.sub(r"[\s　]+", "", text)
+    if len(text) > MAX_CHECK_TEXT:
+        raise GenerationError(f"the poem is too long to check ({len(text)} characters; at most {MAX_CHECK_TEXT})")
+    cleaned = re.sub(r"[\s　]+", "", readable(text, "poem"))
     cleaned = re.sub("[、；：！？,.;:!?]", lambda m: "。" if m.group() in "！？!?.。" else "，", cleaned)
     if not re.fullmatch(r"([^，。]+[，。])+", cleaned):
         cleaned = cleaned.rstrip("，") + ("" if cleaned.endswith("。") else "。")

@@ -13,12 +13,13 @@ import numpy as np
 
 from .cilin import bu_index
 from .corpus import CI, FORMS, SHAPE_OF_FORM, SONG, SONGCI, TANG
-from .defaults import MAX_FREE_TOKENS, MAX_TEXT
+from .defaults import MAX_FREE_TOKENS, MAX_TEMPERATURE, MAX_TEXT
 from .errors import GenerationError
 from .params import FREE, WriteParams
 from .prosody import RhymeTable
 from .script import SCRIPTS, Script
 from .tokenizer import FORM_TOKENS, Tokenizer
+from .user_text import readable
 
 TONE_LEVELS = ("off", "rhyme", "strict")
 ACROSTIC_FORMS = {4: "七绝", 8: "七律"}
@@ -64,8 +65,8 @@ def check_sampling(temperature, top_k, top_p) -> None:
     import math
 
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(
-            temperature) or temperature < 0:
-        raise GenerationError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
+            temperature) or not 0 <= temperature <= MAX_TEMPERATURE:
+        raise GenerationError(f"temperature must be a number from 0 (greedy) to {MAX_TEMPERATURE:g}, got {temperature!r}")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise GenerationError(f"top_k must be a whole number >= 0 (0 = off), got {top_k!r}")
     if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not math.isfinite(top_p) or not 0 < top_p <= 1:
@@ -90,7 +91,7 @@ class RequestMaker:
             raise GenerationError(f"{what} must be text, got {type(text).__name__}")
         if len(text) > MAX_TEXT:
             raise GenerationError(f"{what} is too long ({len(text)} characters; at most {MAX_TEXT})")
-        text = re.sub(r"\s+", "", text).replace(",", "，").replace(".", "。")
+        text = re.sub(r"\s+", "", readable(text, what)).replace(",", "，").replace(".", "。")
         if not punctuation:
             text = re.sub("[，。、；：！？]", "", text)
         text = self.script.to_model(text)
@@ -124,7 +125,7 @@ class RequestMaker:
             raise GenerationError(f"theme must be text, got {type(theme).__name__}")
         if len(theme) > MAX_TEXT:
             raise GenerationError(f"theme is too long ({len(theme)} characters; at most {MAX_TEXT})")
-        simplified = self.script.simplified(theme)
+        simplified = self.script.simplified(readable(theme, "theme"))
         words = self._jieba.extract_tags(simplified, topK=5) or re.findall(r"[\u4e00-\u9fff]", simplified)[:3]
         out = []
         for word in words:

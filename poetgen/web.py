@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
+import json
 import logging
 import math
 import os
@@ -24,7 +25,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import gradio as gr  # noqa: E402
 
 from .corpus import FORMS  # noqa: E402
-from .defaults import MAX_TEXT, default_model_dir  # noqa: E402
+from .defaults import MAX_CHECK_TEXT, MAX_SEED, MAX_TEXT, default_model_dir  # noqa: E402
+from .ids import MAX_ID, decode_id  # noqa: E402
+from .params import WriteParams  # noqa: E402
 from .errors import PoetgenError  # noqa: E402
 from .native_log import quiet_native_stderr  # noqa: E402
 from .prosody import Report, rhyme_table  # noqa: E402
@@ -40,6 +43,7 @@ TONE_CHOICES = [("严格格律", "strict"), ("只押韵", "rhyme"), ("不限", "
 SCRIPT_CHOICES = [("简体", "simplified"), ("繁體", "traditional")]
 STYLE_CHOICES = [("唐风", "唐"), ("宋调", "宋")]
 MAX_WEB_POEMS = 16
+MAX_WEB_TEMPERATURE, MAX_WEB_TOP_K = 2.0, 1000
 STREAM_CHUNK = 16  # tokens per draft: about a couplet of a 七言 poem
 WRITE_SECONDS = 30  # a generator's own deadline: Gradio's time_limit does not stop one mid-stream
 EXAMPLES = [
@@ -143,7 +147,7 @@ def marked_lines(lines: list[str], marks: list[str], report: dict) -> str:
             else:
                 cells.append(html.escape(ch))
         out.append("".join(cells) + html.escape(mark))
-    if report.get("stanza"):  # a ci: its 下阕 set apart
+    if 0 < report.get("stanza", 0) < len(out):  # a ci: its 下阕 set apart (a text may be shorter than its tune)
         out[report["stanza"]] = '<span class="stanza"></span>' + out[report["stanza"]]
     return "<br>".join(out)
 
@@ -282,15 +286,18 @@ class Handlers:
         cipai = _choice(cipai, "词牌", [NO_TUNE, *self.tunes])
         if form == "词" and cipai == NO_TUNE:
             raise refuse("写词请先选一个词牌")
+        if form != "词" and cipai != NO_TUNE:  # the page's own controls never send this mix
+            raise refuse(f"选了词牌{cipai}，诗体就应是“词”：写诗请把词牌设为{NO_TUNE}")
         kwargs = dict(
             form=None if form == "词" else "free" if form == "自由" else form,
             cipai=cipai if form == "词" else None,
             start=_text(start, "起句"), acrostic=_text(acrostic, "藏头", MAX_LINES), theme=_text(theme, "主题"),
             rhyme=self.rhyme_of(rhyme, form),
             tones=tones if form != "自由" or tones == "off" else "off",
-            temperature=_number(temperature, "温度", 0, 2), top_k=_number(top_k, "top-k", 0, 1000, True),
+            temperature=_number(temperature, "温度", 0, MAX_WEB_TEMPERATURE),
+            top_k=_number(top_k, "top-k", 0, MAX_WEB_TOP_K, True),
             top_p=_number(top_p, "top-p", 0.01, 1), n=_number(n, "首数", 1, MAX_WEB_POEMS, True),
-            seed=_number(seed, "种子", 0, 2**31 - 2, True), script=_choice(script, "字体", SCRIPT_CHOICES),
+            seed=_number(seed, "种子", 0, MAX_SEED, True), script=_choice(script, "字体", SCRIPT_CHOICES),
             style=_choice(style, "风格", STYLE_CHOICES),
         )
         if kwargs["tones"] == "off":
@@ -312,27 +319,39 @@ class Handlers:
                     yield "".join(render_draft(text) for text in texts), "", ""
         yield "".join(render_poem(p) for p in poems), "\n\n".join(p.text for p in poems), poems[0].id
 
-    def picture(self, poem_id):
-        """The PNG card of a poem, as a file the page offers for download."""
-        import tempfile
-
-        poem_id = _text(poem_id, "编号", 4000)
+    def poem_id(self, value) -> str:
+        """An id the page will rebuild: well formed, and asking no more work than the page itself
+        gives one request (a forged id could otherwise ask for the 768th poem of a batch)."""
+        poem_id = _text(value, "编号", MAX_ID)
         if not poem_id:
-            raise refuse("先写一首诗")
+            raise refuse("先写一首诗，或填入诗的编号")
+        with page_errors():
+            params, _, index = decode_id(poem_id, self.poet.model_hash)
+        if index >= MAX_WEB_POEMS or params.temperature > MAX_WEB_TEMPERATURE or params.top_k > MAX_WEB_TOP_K \
+                or params.max_tokens > WriteParams().max_tokens:
+            raise refuse("这个编号超出网页所写的范围（首数、温度或长度）：请用命令行 poetgen generate --id 还原")
+        return poem_id
+
+    def picture(self, poem_id):
+        """The PNG card of a poem, shown on the page with its download button. It is handed over
+        in memory: Gradio writes its one cached copy (cleared by the page's delete_cache)."""
+        import io
+
+        from PIL import Image
+
+        poem_id = self.poem_id(poem_id)
         with page_errors():
             png = self.poet.picture(self.poet.regenerate(poem_id))
-        with tempfile.NamedTemporaryFile(prefix="poem-", suffix=".png", delete=False) as out:
-            out.write(png)
-        return out.name
+        return Image.open(io.BytesIO(png))
 
     def check(self, text, cipai=AUTO_TUNE):
-        text = _text(text, "诗", 2000)
+        text = _text(text, "诗", MAX_CHECK_TEXT)
         cipai = _choice(cipai, "词牌", [AUTO_TUNE, *self.tunes])
         with page_errors():
             return render_report(self.poet.check(text, None if cipai == AUTO_TUNE else cipai), text)
 
     def regenerate(self, poem_id):
-        poem_id = _text(poem_id, "编号", 4000)
+        poem_id = self.poem_id(poem_id)
         with page_errors():
             return render_poem(self.poet.regenerate(poem_id))
 
@@ -341,7 +360,7 @@ class Handlers:
         return (_number(line, "句", 1, MAX_LINES, True) - 1, _number(position, "字", 1, MAX_LINE_CHARS, True) - 1)
 
     def alternatives(self, poem_id, line, position):
-        poem_id = _text(poem_id, "编号", 4000)
+        poem_id = self.poem_id(poem_id)
         with page_errors():
             choices = self.poet.alternatives(poem_id, *self.place(line, position))
         labels = render_alternatives(choices)
@@ -349,7 +368,7 @@ class Handlers:
                 gr.Radio(choices=labels, value=labels[0] if labels else None))
 
     def rewrite(self, poem_id, line, position, choice):
-        poem_id = _text(poem_id, "编号", 4000)
+        poem_id = self.poem_id(poem_id)
         choice = _text(choice, "候选字", 20)
         if not choice:
             raise refuse("先选一个候选字")
@@ -360,14 +379,15 @@ class Handlers:
 
 def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
     handlers = Handlers(poet)
-    with PageBlocks(title="poetgen 诗词生成", analytics_enabled=False) as app:
+    # delete_cache: the pictures Gradio caches are deleted after an hour, checked every ten minutes.
+    with PageBlocks(title="poetgen 诗词生成", analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown("# poetgen · 格律诗词生成\n"
                     "以全唐诗、全宋诗、全宋词训练的 LSTM 写五绝、七绝、五律、七律，按词牌填词："
                     "藏头、主题、押韵、平仄，唐风或宋调。")
         with gr.Tab("写诗"):
             write_tab(handlers)
         with gr.Tab("格律检查"):
-            text = gr.Textbox(label="诗", lines=6, max_length=2000,
+            text = gr.Textbox(label="诗", lines=6, max_length=MAX_CHECK_TEXT,
                               placeholder="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
             check_tune = gr.Dropdown([AUTO_TUNE, *handlers.tunes], value=AUTO_TUNE, label="词牌（词按句式自动识别）")
             check_button = gr.Button("检查", elem_id="check")
@@ -375,14 +395,16 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
             check_button.click(handlers.check, [text, check_tune], report, api_name="check", time_limit=10,
                                preprocess=False)
         with gr.Tab("按编号重写"):
-            poem_id = gr.Textbox(label="编号", max_length=4000)
+            poem_id = gr.Textbox(label="编号", max_length=MAX_ID)
             again = gr.Button("重写", elem_id="regenerate")
             again_out = gr.HTML()
             again.click(handlers.regenerate, poem_id, again_out, api_name="regenerate", time_limit=60,
                         preprocess=False)
         with gr.Tab("模型"):
             model_tab(poet.model_dir)
-    app.queue(max_size=64, default_concurrency_limit=2)
+    # api_open=False: every event goes through the queue, with its limits (the direct routes
+    # are refused outright by DirectRoutesRefused as well).
+    app.queue(max_size=64, default_concurrency_limit=2, api_open=False)
     return app
 
 
@@ -397,9 +419,9 @@ def write_tab(handlers: Handlers) -> None:
         style = gr.Radio(STYLE_CHOICES, value="唐", label="风格（诗；词皆宋调）")
         vertical = gr.Checkbox(False, label="竖排（由上而下，自右而左）", elem_id="vertical")
     with gr.Row():
-        start = gr.Textbox(label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
-        acrostic = gr.Textbox(label="藏头", max_length=MAX_LINES, placeholder="如：春夏秋冬（每句一字）")
-        theme = gr.Textbox(label="主题", max_length=MAX_TEXT, placeholder="如：思念故乡")
+        start = gr.Textbox("", label="起句（续写）", max_length=MAX_TEXT, placeholder="如：明月")
+        acrostic = gr.Textbox("", label="藏头", max_length=MAX_LINES, placeholder="如：春夏秋冬（每句一字）")
+        theme = gr.Textbox("", label="主题", max_length=MAX_TEXT, placeholder="如：思念故乡")
     with gr.Accordion("采样", open=False):
         with gr.Row():
             temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="温度（0 为贪心）")
@@ -409,20 +431,24 @@ def write_tab(handlers: Handlers) -> None:
             seed = gr.Number(value=1, precision=0, label="种子")
     button = gr.Button("写诗", variant="primary", elem_id="write")
     poems = gr.HTML(elem_id="poems")
-    vertical.change(lambda on: gr.HTML(elem_classes=["vertical"] if on else []), vertical, poems,
-                    api_visibility="private", queue=False)
+    # Toggles run in the browser only: no server event for anyone to call with forged values.
+    vertical.change(None, vertical, None, js="(on) => { document.getElementById('poems')"
+                    ".classList.toggle('vertical', on); }")
     with gr.Row():
         picture_button = gr.Button("存为图片（第一首）", size="sm", elem_id="picture", scale=0)
-        picture = gr.File(label="诗卡（PNG）", interactive=False, elem_id="picture-file", height=60)
+    picture = gr.Image(label="诗卡（PNG）", type="pil", format="png", interactive=False, buttons=["download"],
+                       elem_id="picture-card", height=480)
     plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="plain")
     inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai]
-    # Choosing a tune is asking for a ci.
-    cipai.change(lambda tune, now: "词" if tune != NO_TUNE else ("七绝" if now == "词" else now), [cipai, form],
-                 form, api_visibility="private", queue=False)
-    gr.Examples(EXAMPLES, inputs=inputs)
+    # Choosing a tune is asking for a ci, and choosing a shi form lets go of the tune.
+    cipai.change(None, [cipai, form], form,
+                 js=f"(tune, now) => tune !== {json.dumps(NO_TUNE)} ? '词' : (now === '词' ? '七绝' : now)")
+    form.change(None, [form, cipai], cipai, js=f"(now, tune) => now === '词' ? tune : {json.dumps(NO_TUNE)}")
+    examples = gr.Dataset(components=inputs, samples=EXAMPLES, type="index", label="示例")
+    examples.click(None, examples, inputs, js=f"(i) => {json.dumps(EXAMPLES, ensure_ascii=False)}[i]")
     with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
         with gr.Row():
-            alt_id = gr.Textbox(label="编号（默认第一首）", max_length=4000, elem_id="alt-id")
+            alt_id = gr.Textbox(label="编号（默认第一首）", max_length=MAX_ID, elem_id="alt-id")
             alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=MAX_LINES, label="第几句")
             alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=MAX_LINE_CHARS, label="第几字")
         alt_button = gr.Button("看候选", elem_id="alternatives")
@@ -451,13 +477,37 @@ def model_tab(model_dir: Path | None) -> None:
         gr.Image(str(loss_png), label="损失曲线", interactive=False)
 
 
+class DirectRoutesRefused:
+    """ASGI middleware: Gradio's direct routes (`/gradio_api/run/…`, `/gradio_api/api/…`) would
+    run an event outside the queue, past its limits and concurrency; the page never uses them
+    (its toggles run in the browser), so they answer 404 with a message in Chinese."""
+
+    PREFIXES = ("/gradio_api/run/", "/gradio_api/api/", "/run/", "/api/")
+    BODY = json.dumps({"error": "请通过页面或 gradio_client 调用（走队列）"}, ensure_ascii=False).encode()
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(self.PREFIXES):
+            log.warning("rejected request: direct route %s", scope["path"][:80])
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"application/json; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": self.BODY})
+            return
+        await self.app(scope, receive, send)
+
+
 def launch(poet: Poet | LoadingPoet, host: str = "127.0.0.1", port: int | None = None, **kwargs) -> gr.Blocks:
+    from starlette.middleware import Middleware
+
     app = build_app(poet)
     repo = Path(__file__).resolve().parent.parent
     blocked = [str(repo / "models"), str(repo / "corpus"), str(repo / "poetgen"), str(repo / "app.py")]
     allowed = [str(poet.model_dir / "loss.png")] if poet.model_dir else []
     app.launch(server_name=host, server_port=port, share=False, blocked_paths=blocked, allowed_paths=allowed,
-               max_file_size="1mb", footer_links=[], css=CSS, **kwargs)
+               max_file_size="1mb", footer_links=[], css=CSS,
+               app_kwargs={"middleware": [Middleware(DirectRoutesRefused)]}, **kwargs)
     return app
 
 
