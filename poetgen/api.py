@@ -6,25 +6,38 @@ facade over the pieces that do the work: request checking (request.py), the them
 from __future__ import annotations
 
 import hashlib
-import threading
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .constraints import Vocabulary
-from .corpus import FORMS, corpus_texts, read_split_text, split_path
-from .defaults import MAX_POEMS, default_corpus_dir, default_model_dir
-from .editor import Editor
-from .errors import GenerationError, ModelError
-from .merging import MergingDecoder
-from .model import load_model_dir, weights_path
-from .params import WriteParams
-from .prosody import Report, check_text, rhyme_table
-from .request import RequestMaker
-from .rules.no_copy import corpus_lines
-from .sampler import Decoder
-from .script import Script
-from .theme import ThemeBias
-from .writer import Poem, Writer
+from .native_log import quiet_native_stderr
+
+# TensorFlow's C++ lines mean nothing to a user of the API, as to one of the command line or the
+# page: level 3 silences those that come on first use (the cuInit probe when the model loads,
+# oneDNN's note on the first compiled loop), and the ones printed while TensorFlow is imported
+# ignore the level, so standard error is closed for the import. A level the user set is kept,
+# and TF_CPP_MIN_LOG_LEVEL=0 shows them all.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+with quiet_native_stderr():
+    import tensorflow  # noqa: F401
+
+from .constraints import Vocabulary  # noqa: E402
+from .corpus import corpus_texts, read_split_text, split_path  # noqa: E402
+from .defaults import MAX_POEMS, MAX_SEED, default_corpus_dir, default_model_dir  # noqa: E402
+from .editor import Editor  # noqa: E402
+from .errors import GenerationError, ModelError  # noqa: E402
+from .merging import MergingDecoder  # noqa: E402
+from .model import load_model_dir, weights_path  # noqa: E402
+from .params import WriteParams  # noqa: E402
+from .prosody import Report, check_text, rhyme_table  # noqa: E402
+from .repair import Repaired, Repairer  # noqa: E402
+from .request import RequestMaker  # noqa: E402
+from .rules.no_copy import corpus_lines  # noqa: E402
+from .sampler import Decoder  # noqa: E402
+from .scoring import Scorer  # noqa: E402
+from .script import Script  # noqa: E402
+from .theme import ThemeBias  # noqa: E402
+from .writer import Poem, Writer  # noqa: E402
 
 __all__ = ["Poem", "Poet", "WriteParams"]
 
@@ -42,6 +55,8 @@ class Poet:
         self.writer = Writer(self.vocab, self.requests, ThemeBias(self.decoder.embedding, tokenizer), self.merging,
                              self.script, self.model_hash)
         self.editor = Editor(self.writer, model)
+        self.scorer = Scorer(tokenizer, model)
+        self.repairer = Repairer(tokenizer, self.table, self.script, self.scorer)
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, corpus_dir: str | Path | None = None) -> Poet:
@@ -81,7 +96,7 @@ class Poet:
         """write(), decoded `chunk` tokens at a time: yields (the text of each poem so far,
         None) while writing, then (the texts, the finished poems), the same poems write() gives."""
         if params.pop("rerank", False):
-            raise GenerationError("rerank chooses among finished poems: use write(), not write_stream()")
+            raise GenerationError("stream_rerank")
         seed = self._check_count_and_seed(n, seed)
         return self.writer.stream(WriteParams.of(**params), n, seed, chunk)
 
@@ -103,6 +118,13 @@ class Poet:
         (no model needed: `prosody.check_text`)."""
         return check_text(text, self.table, cipai)
 
+    def repair(self, text: str, cipai: str | None = None) -> Repaired:
+        """The fewest changes, at the characters the check faults only, that make a poem or ci
+        合律, ranked by the model; `.changes` lists them (0-based line and position, from, to,
+        why), `.text` is the user's text with just those characters replaced, `.report` its
+        check. A poem that holds comes back unchanged (`.unchanged`)."""
+        return self.repairer.repair(text, cipai)
+
     def picture(self, poem: Poem) -> bytes:
         """The poem as a PNG card for sharing (`picture.render`; needs a CJK font on the system)."""
         from .picture import render
@@ -122,34 +144,28 @@ class Poet:
     @staticmethod
     def _check_count_and_seed(n, seed) -> int:
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_POEMS:
-            raise GenerationError(f"n must be a whole number from 1 to {MAX_POEMS}, got {n!r}")
+            raise GenerationError("whole_range", what="n", low=1, high=MAX_POEMS, value=n)
         if seed is None:
             import secrets
 
-            return secrets.randbelow(2**31 - 1)
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31 - 1:
-            raise GenerationError(f"seed must be a whole number from 0 to {2**31 - 2}, got {seed!r}")
+            return secrets.randbelow(MAX_SEED + 1)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise GenerationError("whole_range", what="seed", low=0, high=MAX_SEED, value=seed)
         return seed
 
     def warm_up(self) -> None:
-        """Compile the decoding loops the page uses most, so a first visitor does not wait."""
-        for form in FORMS:
-            self.write(form=form, n=1, seed=0)
-        self.write(form="七绝", theme="春", n=1, seed=0)
-        self.write(form="七绝", n=1, seed=0, top_k=40, top_p=0.9)
-        self.write(form="free", n=1, seed=0, max_tokens=16)
-        self.write(cipai="浣溪沙", n=1, seed=0)  # a ci's loop has its own rule
-        for form in FORMS:  # the merged loops that a busy page uses
-            self._write_together([dict(form=form, n=1, seed=s) for s in (0, 1)])
-
-    def _write_together(self, asks: list[dict], timeout: float = 120) -> None:
-        """Several write() calls queued behind one pass, so that they run merged."""
-        threads = [threading.Thread(target=self.write, kwargs=ask, daemon=True) for ask in asks]
-        with self.merging.busy:
-            for thread in threads:
-                thread.start()
-            self.merging.wait_for_queue(len(asks), timeout)
-        for thread in threads:
-            thread.join(timeout)
+        """Compile what the page's requests use, so that a first visitor of each kind waits no
+        longer than the next: one decoding loop per rule set and sampling choice (a pass of one
+        poem or many, alone or merged, uses the same loop), jieba for themes, the 换字 scorer."""
+        for asks in (dict(form="七绝"), dict(form="七律", theme="春"), dict(cipai="浣溪沙"),
+                     dict(cipai="浣溪沙", theme="秋"), dict(form="free", max_tokens=16),
+                     dict(form="五律", top_k=40, top_p=0.95), dict(form="七律", top_p=0.9)):
+            for _ in self.write_stream(n=2, seed=0, chunk=16, **asks):
+                pass
+        poem = self.write(form="七律", n=1, seed=0)[0]
+        self.alternatives(poem.id, 1, 2)
+        self.rewrite(poem.id, 1, 2, poem.lines[1][2])
+        self.repair("白天依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+        self.check(poem.text)
 
 

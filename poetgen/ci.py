@@ -23,7 +23,7 @@ def plan_ci(vocab: Vocabulary, req: Request, n: int, bias: np.ndarray | None = N
     pattern = find(req.cipai)
     tok = vocab.tokenizer
     forced, where = layout(tok.opening(CI, SONGCI, pattern.name), tok, list(pattern.lengths), pattern.marks)
-    fixed = fixed_characters(vocab, req, list(pattern.lengths), f"a {pattern.name}")
+    fixed = fixed_characters(vocab, req, list(pattern.lengths), pattern.name)
     mask_id = np.full(len(forced), MASK_CHARS, np.int32)
     chain_at = np.full(len(forced), -1, np.int32)
     tone_at = np.zeros(len(forced), np.int32)
@@ -53,8 +53,8 @@ def _check_fixed_tones(vocab: Vocabulary, req: Request, pattern: CiPattern, fixe
     for (i, j), token in sorted(fixed.items()):
         tone = pattern.fixed_tone(i, j)
         if tone is not None and not (vocab.ping if tone == PING else vocab.ze)[token]:
-            raise GenerationError(f"{vocab.char(token)!r} at line {i + 1}, character {j + 1} of a {pattern.name} "
-                                  f"needs a {tone} tone; try tones='rhyme'")
+            raise GenerationError("ci_tone", char=vocab.char(token), line=i + 1, position=j + 1, tune=pattern.name,
+                                  tone=tone)
 
 
 def _open_bu(vocab: Vocabulary, req: Request, pattern: CiPattern, fixed: dict) -> np.ndarray:
@@ -70,14 +70,12 @@ def _open_bu(vocab: Vocabulary, req: Request, pattern: CiPattern, fixed: dict) -
             out[chain] &= roomy if roomy.any() else vocab.ci_sizes[tone] >= needed
         if chain == 0 and req.rhyme is not None:
             if not out[chain, req.rhyme]:
-                raise GenerationError(f"{BU_NAMES[req.rhyme]} has too few characters the model knows in the "
-                                      f"tones a {pattern.name} rhymes in")
+                raise GenerationError("small_bu", bu=BU_NAMES[req.rhyme], tune=pattern.name)
             out[chain] = np.arange(len(BU_NAMES)) == req.rhyme
         for i in lines:
             token = fixed.get((i, pattern.lengths[i] - 1))
             if token is not None:
                 out[chain] &= vocab.ci_members[token, int(pattern.rhyme_tone(i) == ZE)]
         if not out[chain].any():
-            raise GenerationError(f"the characters fixed at the rhyme positions of a {pattern.name} share no "
-                                  f"词林正韵 部 in the tone the tune asks for")
+            raise GenerationError("ci_rhymes_disagree", tune=pattern.name)
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from .errors import GenerationError
 from .prosody import RhymeTable
 
 # 部 -> (平 groups, 上 groups, 去 groups, 入 groups), by the groups' rhyme characters.
@@ -111,7 +112,7 @@ def bu_index(name) -> int:
     else:
         number = {_number_name(k): k for k in range(1, N_BU + 1)}.get(text, 0)
     if not 1 <= number <= N_BU:
-        raise ValueError(f"unknown 词林正韵 部 {name!r}: choose 第一部 to 第十九部 (or 1 to 19)")
+        raise GenerationError("unknown_bu", value=str(name))
     return number - 1
 
 

@@ -29,8 +29,9 @@ from pathlib import Path
 from .cilin import NAMES as BU_NAMES
 from .cilin import bu_of
 from .corpus import CI, UNKNOWN_TUNE, split_lines
-from .errors import GenerationError
+from .errors import GenerationError, PoetgenError
 from .prosody import EITHER, PING, ZE, Report, RhymeTable, fits, rhyme_table
+from .user_text import readable
 
 MIN_POEMS = 20  # ci of a tune, for a pattern
 MIN_SHAPE_POEMS = 10  # ci of the tune's most common shape: fewer give tones by chance
@@ -222,7 +223,7 @@ def load_variants(path: str | None = None) -> dict[str, tuple[CiPattern, ...]]:
     """Tune name -> its patterns (the most common shape first), most written tunes first."""
     data = json.loads(Path(path or DATA_FILE).read_text(encoding="utf-8"))
     if data.get("format") != FORMAT:
-        raise GenerationError(f"{path or DATA_FILE} is not a poetgen 词谱 file")
+        raise PoetgenError(f"{path or DATA_FILE} is not a poetgen 词谱 file")
     return {v[0]["name"]: tuple(CiPattern(**{**t, "lengths": tuple(t["lengths"]), "tones": tuple(t["tones"]),
                                              "chains": tuple(t["chains"])}) for t in v) for v in data["tunes"]}
 
@@ -236,8 +237,8 @@ def find(name: str, patterns: dict[str, CiPattern] | None = None) -> CiPattern:
     """A tune by name in either script, or an error naming the nearest tunes."""
     patterns = patterns if patterns is not None else load()
     if not isinstance(name, str) or not name.strip():
-        raise GenerationError("give the name of a 词牌, e.g. 浣溪沙")
-    name = name.strip()
+        raise GenerationError("tune_name")
+    name = readable(name, "tune").strip()
     if name in patterns:
         return patterns[name]
     aliases = {part: p for full, p in patterns.items() for part in full.split("・")} | patterns
@@ -249,9 +250,9 @@ def find(name: str, patterns: dict[str, CiPattern] | None = None) -> CiPattern:
     if simplified in aliases:
         return aliases[simplified]
     near = difflib.get_close_matches(simplified, list(patterns), n=5, cutoff=0.3)
-    hint = f"; nearest: {'、'.join(near)}" if near else ""
-    raise GenerationError(f"unknown 词牌 {name!r} ({len(patterns)} tunes known, `poetgen cipai` lists "
-                          f"them){hint}")
+    if near:
+        raise GenerationError("unknown_tune_near", value=name, count=len(patterns), near="、".join(near))
+    raise GenerationError("unknown_tune", value=name, count=len(patterns))
 
 
 def by_shape(lengths: tuple[int, ...], name: str | None = None) -> list[CiPattern]:

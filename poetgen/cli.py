@@ -103,21 +103,70 @@ def _check(args: argparse.Namespace) -> None:
     from .prosody import check_text
 
     text = sys.stdin.read() if args.text == "-" else args.text
+    if args.fix:
+        return _fix(args, text)
     report = check_text(text, cipai=args.cipai)  # a rule-based check: no model, no TensorFlow
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return
     print(report.verdict)
-    for i, tones in enumerate(report.tones):
-        if i and i == report.stanza:
-            print()
-        want = report.expected[i] if i < len(report.expected) else ""
-        marks = "".join("^" if [i, j] in report.violations else " " for j in range(len(tones)))
-        print(f"  {tones}   {want}")
-        if marks.strip():
-            print(f"  {marks}")
+    print(_tone_table(report))
     if report.rhyme_chars:
         print(f"韵脚: {' '.join(report.rhyme_chars)}  {report.rhyme_group or '不同韵'}")
+
+
+def _fix(args: argparse.Namespace, text: str) -> None:
+    """check --fix: the repair the model ranks best, each change named, then its check."""
+    from .api import Poet
+
+    repaired = Poet.load(args.model).repair(text, args.cipai)
+    if args.json:
+        print(json.dumps({**repaired.report.to_dict(), "text": repaired.text,
+                          "changes": [c.to_dict() for c in repaired.changes]}, ensure_ascii=False, indent=2))
+        return
+    if repaired.unchanged:
+        print(f"合律，无需修改：{repaired.report.verdict}")
+        return
+    print(repaired.text)
+    for c in repaired.changes:
+        print(f"  第 {c.line + 1} 句第 {c.position + 1} 字：{c.old} → {c.new}（{c.why}）")
+    print(repaired.report.verdict)
+
+
+def _tone_table(report) -> str:
+    """The poem's tones (本诗) beside its pattern's (格律), a ✗ under each fault and a legend,
+    for a learner who would not know which column is which. Every cell is one full-width
+    character wide (？ for an unknown tone, 　 to pad) so that the columns and marks line up
+    on a terminal."""
+    from .corpus import FORM_SHAPES
+    from .prosody import EITHER, UNKNOWN, patterns
+
+    want = list(report.expected)
+    if report.form in FORM_SHAPES.values():
+        # A shi's report gives its pattern in full; the positions the check lets go (一三五不论,
+        # unless 孤平 or 三平尾 would follow) read 中, as a ci's pattern does.
+        pattern = next((p for p in patterns(report.form)
+                        if p.name == report.pattern and list(p.lines) == want), None)
+        if pattern is not None:
+            want = ["".join(t if j in strict else EITHER for j, t in enumerate(line))
+                    for line, strict in zip(pattern.lines, pattern.strict)]
+    width = max([2, *(len(t) for t in report.tones)])
+    rows = [f"  本诗{'　' * (width - 2)}" + ("   格律" if want else "")]
+    for i, tones in enumerate(report.tones):
+        if i and i == report.stanza:
+            rows.append("")
+        shown = tones.replace(UNKNOWN, "？").ljust(width, "　")
+        rows.append(f"  {shown}   {want[i]}" if i < len(want) else f"  {shown}")
+        marks = "".join("✗ " if [i, j] in report.violations else "  " for j in range(len(tones)))
+        if marks.strip():
+            rows.append(f"  {marks}".rstrip())
+    legend = ["中：可平可仄（本诗：字有平仄两读）"]
+    if any(UNKNOWN in t for t in report.tones):
+        legend.append("？：韵书未收")
+    if want:
+        legend.append("✗：失律")
+    rows.append("  " + "；".join(legend))
+    return "\n".join(rows)
 
 
 def _cipai(args: argparse.Namespace) -> None:
@@ -205,9 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="the 格律 report of a poem")
     p.add_argument("text", help="the poem, or - to read it from standard input")
-    p.add_argument("--model", help=argparse.SUPPRESS)  # accepted as before; the check needs no model
+    p.add_argument("--model", help="model directory for --fix (default: the shipped model; a check needs none)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--cipai", help="check as a ci of this 词牌 (default: the tune its shape is, if any)")
+    p.add_argument("--fix", action="store_true",
+                   help="the fewest changes, at the faulty characters only, that make it 合律 (loads the model)")
     p.set_defaults(func=_check)
 
     p = sub.add_parser("cipai", help="the 词牌 poetgen knows, or one tune's pattern")
@@ -314,7 +365,7 @@ def add_generate_parser(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.command not in ("prepare", "check", "cipai"):  # none needs TensorFlow
+    if args.command not in ("prepare", "check", "cipai") or getattr(args, "fix", False):  # only these need TensorFlow
         with quiet_native_stderr():
             import tensorflow  # noqa: F401
     try:

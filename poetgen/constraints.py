@@ -10,7 +10,7 @@ import numpy as np
 
 from .cilin import NAMES as BU_NAMES
 from .cilin import bu_of
-from .corpus import FORMS, OTHER, SHAPE_OF_FORM
+from .corpus import FORMS, LOST_CHARACTER_MARKS, OTHER, SHAPE_OF_FORM
 from .errors import GenerationError
 from .prosody import PING, ZE, Pattern, RhymeTable, patterns
 from .request import FREE, Request
@@ -48,6 +48,8 @@ class Vocabulary:
         masks[MASK_BODY, tokenizer.first_char:] = True
         masks[MASK_BODY, [tokenizer.comma, tokenizer.period, tokenizer.eos]] = True
         masks[MASK_FORMS, [tokenizer.index[t] for t in FORM_TOKENS]] = True
+        lost = [tokenizer.index[ch] for ch in LOST_CHARACTER_MARKS if ch in tokenizer.index]
+        masks[:, lost] = False  # a mark of a lost character is never written
         masks[MASK_PING] = masks[MASK_CHARS] & self.ping
         masks[MASK_ZE] = masks[MASK_CHARS] & self.ze
         self.masks = masks
@@ -80,7 +82,7 @@ def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
 
         return plan_ci(vocab, req, n, bias)
     if req.form not in FORMS:
-        raise GenerationError(f"unknown form {req.form!r}: choose one of {', '.join(FORMS)} or free")
+        raise GenerationError("form", value=req.form)
     length = SHAPE_OF_FORM[req.form][0]
     forced, where = _layout(vocab.tokenizer, req)
     fixed = _fixed_characters(vocab, req)
@@ -141,7 +143,7 @@ def layout(opening: list[int], tok: Tokenizer, lengths: list[int], marks: str) -
 
 def _fixed_characters(vocab: Vocabulary, req: Request) -> dict[tuple[int, int], int]:
     length, count = SHAPE_OF_FORM[req.form]
-    return fixed_characters(vocab, req, [length] * count, f"a {req.form}")
+    return fixed_characters(vocab, req, [length] * count, req.form)
 
 
 def fixed_characters(vocab: Vocabulary, req: Request, lengths: list[int], what_form: str) -> dict[
@@ -152,23 +154,21 @@ def fixed_characters(vocab: Vocabulary, req: Request, lengths: list[int], what_f
 
     def fix(key, token, what):
         if key in fixed and fixed[key] != token:
-            raise GenerationError(f"{what} {vocab.char(token)!r} clashes with {vocab.char(fixed[key])!r} "
-                                  f"at line {key[0] + 1}, character {key[1] + 1}")
+            raise GenerationError("clash", what=what, char=vocab.char(token), other=vocab.char(fixed[key]),
+                                  line=key[0] + 1, position=key[1] + 1)
         fixed[key] = token
 
     start_chars = [t for t in req.start if t >= vocab.tokenizer.first_char]
     if len(start_chars) > sum(lengths):
-        raise GenerationError(f"start text has {len(start_chars)} characters but {what_form} has only "
-                              f"{sum(lengths)}")
+        raise GenerationError("start_longer", count=len(start_chars), form=what_form, limit=sum(lengths))
     slots = [(i, j) for i, n in enumerate(lengths) for j in range(n)]
     for key, token in zip(slots, start_chars):
-        fix(key, token, "start text character")
-    for name, chars, last in (("藏头", req.heads, False), ("藏尾", req.tails, True)):
+        fix(key, token, "start")
+    for name, chars, last in (("acrostic", req.heads, False), ("tail", req.tails, True)):
         if chars and len(chars) != len(lengths):
-            raise GenerationError(f"{name} needs one character per line: {len(lengths)} for {what_form}, "
-                                  f"got {len(chars)}")
+            raise GenerationError("per_line", what=name, lines=len(lengths), form=what_form, count=len(chars))
         for i, token in enumerate(chars):
-            fix((i, lengths[i] - 1 if last else 0), token, f"{name} character")
+            fix((i, lengths[i] - 1 if last else 0), token, name)
     return fixed
 
 
@@ -188,7 +188,7 @@ def _patterns_for(vocab: Vocabulary, req: Request, fixed: dict) -> list[Pattern]
         options = [p for p in options if p.name == req.pattern]
         if not options:
             names = "、".join(p.name for p in patterns(req.form))
-            raise GenerationError(f"unknown pattern {req.pattern!r} for a {req.form}: choose {names}")
+            raise GenerationError("pattern", value=req.pattern, form=req.form, choices=names)
     if req.tones != "strict":
         return options
     fitting, reasons = [], []
@@ -202,8 +202,7 @@ def _patterns_for(vocab: Vocabulary, req: Request, fixed: dict) -> list[Pattern]
             i, j, t = clash
             reasons.append(f"{vocab.char(t)!r} at line {i + 1}, character {j + 1} needs {p.lines[i][j]}")
     if not fitting:
-        raise GenerationError("no 格律 pattern admits the given characters with tones=strict ("
-                              + "; ".join(sorted(set(reasons))) + "); try tones='rhyme'")
+        raise GenerationError("no_pattern", reasons="; ".join(sorted(set(reasons))))
     return fitting
 
 
@@ -219,20 +218,18 @@ def _rhyme_groups(vocab: Vocabulary, req: Request, fixed: dict, candidates: list
     allowed = vocab.group_sizes >= max(needed * 3, 8)  # tiny groups make stilted poems
     if req.rhyme is not None:
         if vocab.group_sizes[req.rhyme] < needed:
-            raise GenerationError(f"rhyme group {vocab.table.groups[req.rhyme]} has only "
-                                  f"{vocab.group_sizes[req.rhyme]} characters the model knows; "
-                                  f"a {req.form} needs {needed}")
+            raise GenerationError("small_group", group=vocab.table.groups[req.rhyme],
+                                  size=int(vocab.group_sizes[req.rhyme]), form=req.form, needed=needed)
         allowed = np.zeros(g, bool)
         allowed[req.rhyme] = True
     for (i, j), token in fixed.items():
         if j == length - 1 and i in lines:
             if not vocab.members[token].any():
-                raise GenerationError(f"{vocab.char(token)!r} at the end of line {i + 1} cannot rhyme: "
-                                      f"it has no 平声 reading")
+                raise GenerationError("no_ping", char=vocab.char(token), line=i + 1)
             allowed &= vocab.members[token]
     if not allowed.any():
-        raise GenerationError("the characters fixed at rhyme positions share no 平水韵 group"
-                              + (f" with {vocab.table.groups[req.rhyme]}" if req.rhyme is not None else ""))
+        raise GenerationError("rhymes_disagree",
+                              group=f" with {vocab.table.groups[req.rhyme]}" if req.rhyme is not None else "")
     return allowed
 
 
@@ -244,14 +241,14 @@ def free_lead(tok: Tokenizer, collection: str) -> list[int]:
 
 def _plan_free(vocab: Vocabulary, req: Request, n: int, bias) -> Plan:
     if req.heads or req.tails:
-        raise GenerationError("藏头/藏尾 need a form")
+        raise GenerationError("acrostic_form")
     if req.tones != "off":
-        raise GenerationError("rhyme and tones need a regulated form (五绝, 七绝, 五律 or 七律)")
+        raise GenerationError("free_tones")
     length = req.max_len
     lead = free_lead(vocab.tokenizer, req.collection)
     form_col = len(lead)
     if len(req.start) + form_col + 2 > length:
-        raise GenerationError(f"start text is longer than the length cap of {length} tokens")
+        raise GenerationError("start_too_long", limit=length)
     forced = np.full(length, -1, np.int32)
     mask_id = np.full(length, MASK_BODY, np.int32)
     forced[:form_col] = lead

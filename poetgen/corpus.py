@@ -52,6 +52,9 @@ _STOPS = str.maketrans({"？": "。", "！": "。", "；": "，", "：": "，", 
 # Lost characters: boxes, {composed} characters, ideographic description sequences and the
 # private use area (a font-specific glyph, not a character anyone can read).
 _PLACEHOLDERS = re.compile("[□■●○◎{}/＊*\u2ff0-\u2fff\ue000-\uf8ff]")
+# 囗 (the enclosure radical) stands for a lost character in 125 places of the training split; the
+# shipped corpus and vocabulary keep it, so the writer never draws it (constraints.Vocabulary).
+LOST_CHARACTER_MARKS = "囗"
 _CLEAN = re.compile(f"^([{_HAN}]+[{LINE_END}])+$")
 _SPLIT = re.compile(f"[{LINE_END}]")
 

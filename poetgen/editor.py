@@ -69,15 +69,14 @@ class Editor:
                                  ("position", position, len(poem.lines[line]) if 0 <= line < len(poem.lines)
                                   else 0)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < top:
-                raise GenerationError(f"{name} must be from 1 to {top} (counting from 1), got "
-                                      f"{value + 1 if isinstance(value, int) else value!r}")
+                raise GenerationError("place", what=name, high=top, value=value + 1 if _whole(value) else value)
         before = sum(len(x) for x in poem.lines[:line]) + position
         col = int(np.flatnonzero(row >= self.tokenizer.first_char)[before])
-        fixed_by = ("start text" if before < len(self.writer.requests.ids(params.start or "", "start", False))
+        fixed_by = ("start" if before < len(self.writer.requests.ids(params.start or "", "start", False))
                     else "acrostic" if params.acrostic and position == 0
-                    else "tail acrostic" if params.tail and position == len(poem.lines[line]) - 1 else "")
+                    else "tail" if params.tail and position == len(poem.lines[line]) - 1 else "")
         if fixed_by:
-            raise GenerationError(f"line {line + 1}, character {position + 1} is fixed by the {fixed_by}")
+            raise GenerationError("fixed_place", line=line + 1, position=position + 1, what=fixed_by)
         saved = [s for s in states if s["t"] <= col and (not split or s["t"] == col)]
         state = select_rows(saved[-1], slice(index, index + 1)) if saved else None
         return Located(poem, params, seed, row, logprobs[index], col, state, request.form, request.tones)
@@ -126,7 +125,7 @@ class Editor:
         """The model's k most likely characters at (line, position) of a poem (0-based), among
         those that keep its form, tone and rhyme, with their probabilities."""
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
-            raise GenerationError(f"k must be from 1 to 50, got {k!r}")
+            raise GenerationError("whole_range", what="k", low=1, high=50, value=k)
         at = self.locate(poem_id, line, position)
         inputs = np.concatenate([[self.tokenizer.bos], at.row[:at.col]]).astype(np.int32)[None]
         with self.writer.merging.busy:
@@ -143,12 +142,12 @@ class Editor:
         the same constraints, pattern and seed. The new poem has its own id."""
         at = self.locate(poem_id, line, position)
         if not isinstance(char, str) or len(char.strip()) != 1:
-            raise GenerationError(f"give exactly one replacement character, got {char!r}")
-        [token] = self.writer.requests.ids(char.strip(), "replacement character", punctuation=False) or [None]
+            raise GenerationError("one_char", value=char)
+        [token] = self.writer.requests.ids(char.strip(), "char", punctuation=False) or [None]
         if token is None:
-            raise GenerationError(f"give exactly one replacement character, got {char!r}")
+            raise GenerationError("one_char", value=char)
         if not self.allowed(at.poem, at.tones, line, position)[token]:
-            raise GenerationError(f"{char} breaks the poem's 格律 at line {line + 1}, character {position + 1}")
+            raise GenerationError("breaks_rules", char=char, line=line + 1, position=position + 1)
         params = self.rewritten_params(at, token)
         # A fresh draw for the rest (the same seed would mostly repeat the old ending), still
         # reproducible: the new id records this seed.
@@ -188,3 +187,7 @@ class Editor:
         if at.poem.check.get("pattern") and params.tones != "off" and at.form != CI:
             params = params.with_(pattern=at.poem.check["pattern"])
         return params
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -137,11 +137,10 @@ def _whole(value) -> bool:
 def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
     """(parameters, seed, index) of an id made by this model; a clear error otherwise."""
     if isinstance(poem_id, str) and poem_id.startswith(OLD_ID_PREFIXES):
-        raise GenerationError(f"the id was made by an earlier poetgen ({poem_id[:3]}) that sampled "
-                              f"differently: this version cannot rebuild that poem exactly")
+        raise GenerationError("old_id", prefix=poem_id[:3])
     if not isinstance(poem_id, str) or len(poem_id) > MAX_ID or \
             not poem_id.startswith((ID_PREFIX, TOP_K_CHANGED_PREFIX, JSON_PREFIX)):
-        raise GenerationError(f"not a poetgen poem id (they start with {ID_PREFIX!r})")
+        raise GenerationError("not_an_id", prefix=ID_PREFIX)
     body = poem_id[len(ID_PREFIX):]
     try:
         data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
@@ -153,14 +152,12 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
             index, at = _read_varint(data, at)
             params = _read_params(data, at)
     except (binascii.Error, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError, RecursionError):
-        raise GenerationError("the poem id is damaged: it does not decode") from None
+        raise GenerationError("damaged_id", why="it does not decode") from None
     if model != model_tag(model_hash):
-        raise GenerationError(f"the poem id was made by another model (this is model {model_hash}): "
-                              "it rebuilds its poem only with the model that wrote it")
+        raise GenerationError("other_model_id", model=model_hash)
     if not _whole(index) or not 0 <= index < MAX_INDEX or not _whole(seed) or not 0 <= seed <= MAX_SEED:
-        raise GenerationError("the poem id is damaged: its seed or place is out of range")
+        raise GenerationError("damaged_id", why="its seed or place is out of range")
     params = WriteParams.from_id(params)
     if not poem_id.startswith(ID_PREFIX) and params.top_k and params.temperature:
-        raise GenerationError(f"the id was made by an earlier poetgen ({poem_id[:3]}) that sampled "
-                              f"top-k differently: this version cannot rebuild that poem exactly")
+        raise GenerationError("old_top_k_id", prefix=poem_id[:3])
     return params, seed, index

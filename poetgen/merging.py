@@ -27,7 +27,7 @@ class MergingDecoder:
     def __init__(self, decoder: Decoder):
         self.decoder = decoder
         self.busy = threading.Lock()  # one pass at a time: the two cores are shared anyway
-        self.changed = threading.Condition()  # guards `waiting`; notified when it grows
+        self.guard = threading.Lock()  # guards `waiting`
         self.waiting: list[_Waiting] = []
 
     def decode(self, plan: Plan, sampling: Sampling, start: dict | None = None,
@@ -35,9 +35,8 @@ class MergingDecoder:
         """(tokens, log-probabilities, state) of positions start["t"] .. stop_at - 1 of a plan."""
         stop_at = stop_at or plan.forced.shape[1]
         me = _Waiting(plan, sampling, self.decoder.merge_key(plan, sampling, start, stop_at), start)
-        with self.changed:
+        with self.guard:
             self.waiting.append(me)
-            self.changed.notify_all()
         with self.busy:
             if me.result is None and me.error is None:
                 self._run(self._take_group(me), stop_at)
@@ -45,13 +44,8 @@ class MergingDecoder:
             raise me.error
         return me.result
 
-    def wait_for_queue(self, count: int, timeout: float) -> bool:
-        """Block until `count` requests are queued (or the timeout): used to merge on purpose."""
-        with self.changed:
-            return self.changed.wait_for(lambda: len(self.waiting) >= count, timeout)
-
     def _take_group(self, me: _Waiting) -> list[_Waiting]:
-        with self.changed:
+        with self.guard:
             group, rows = [], 0
             for w in list(self.waiting):
                 if w.key == me.key and (w is me or rows + w.plan.batch <= MAX_MERGED_ROWS):

@@ -25,11 +25,6 @@ def _of_kind(value, kind: str) -> bool:
     return isinstance(value, int) if kind == "int" else isinstance(value, (int, float)) and kind == "float"
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 @dataclass(frozen=True)
 class WriteParams:
     start: str = ""  # opening text to continue (简 or 繁)
@@ -58,14 +53,14 @@ class WriteParams:
         for f in fields(self):
             value = getattr(self, f.name)
             if not _of_kind(value, f.type):
-                raise GenerationError(f"{f.name} must be {KIND_NAMES[f.type]}, got {_short(value)}")
+                raise GenerationError("kind", name=f.name, kind=KIND_NAMES[f.type], value=value)
 
     @classmethod
     def of(cls, **kwargs) -> WriteParams:
         """From keyword arguments, naming an unknown one instead of a TypeError."""
         unknown = set(kwargs) - {f.name for f in fields(cls)}
         if unknown:
-            raise GenerationError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+            raise GenerationError("unknown_params", names=", ".join(sorted(unknown)))
         return cls(**kwargs)
 
     def with_(self, **changes) -> WriteParams:
@@ -85,9 +80,9 @@ class WriteParams:
     @classmethod
     def from_id(cls, data) -> WriteParams:
         if not isinstance(data, dict):
-            raise GenerationError("the poem id is damaged: its parameters are incomplete")
+            raise GenerationError("damaged_id", why="its parameters are incomplete")
         data = {"style": DEFAULT_STYLE, "cipai": None, **data}  # an id from before styles or ci
         required = {f.name for f in fields(cls)} - {"opening"}
         if set(data) - {"opening"} != required:
-            raise GenerationError("the poem id is damaged: its parameters are incomplete")
+            raise GenerationError("damaged_id", why="its parameters are incomplete")
         return cls(**data)

@@ -15,8 +15,6 @@ from pathlib import Path
 
 from .errors import PoetgenError
 
-FONT_HINT = ("no CJK font found for the picture: install one (Debian/Ubuntu: apt-get install fonts-noto-cjk; "
-             "macOS and Windows have one) or set POETGEN_FONT to a .ttc/.otf/.ttf file")
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/System/Library/Fonts", "/Library/Fonts",
              "C:/Windows/Fonts", str(Path.home() / ".fonts"))
 FONT_NAMES = ("NotoSerifCJK", "NotoSansCJK", "SourceHanSerif", "SourceHanSans", "Songti", "STSong", "simsun",
@@ -34,7 +32,7 @@ def find_font() -> Path:
     env = os.environ.get("POETGEN_FONT")
     if env:
         if not Path(env).is_file():
-            raise PictureError(f"POETGEN_FONT={env} is not a font file")
+            raise PictureError("font_env", path=env)
         return Path(env)
     if shutil.which("fc-match"):
         found = subprocess.run(["fc-match", "-f", "%{file}", "serif:lang=zh-cn"], capture_output=True,
@@ -46,7 +44,7 @@ def find_font() -> Path:
             if path.suffix.lower() in (".ttc", ".otf", ".ttf") and any(n.lower() in path.name.lower()
                                                                         for n in FONT_NAMES):
                 return path
-    raise PictureError(FONT_HINT)
+    raise PictureError("no_font")
 
 
 @cache
@@ -86,8 +84,7 @@ def render(lines: list[str], title: str, rhyme_lines: list[int] = (), stanza: in
     big, small = _font(path, 56, simplified), _font(path, 22, simplified)
     lacking = missing_glyphs(big, "".join(lines) + title) if check_glyphs else []
     if lacking:
-        raise PictureError(f"the font {Path(path).name} lacks {''.join(lacking)}: set POETGEN_FONT to a fuller "
-                           f"CJK font")
+        raise PictureError("font_lacks", font=Path(path).name, chars="".join(lacking[:8]))
     width = max(120 + 62 * max(len(line) for line in lines), 120 + int(small.getlength(title)), 520)
     gaps = 28 if stanza else 0
     height = 110 + 84 * len(lines) + gaps + 110

@@ -14,6 +14,7 @@ from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 from .corpus import FORM_SHAPES, split_lines
+from .errors import GenerationError
 
 PING, ZE = "平", "仄"
 EITHER, UNKNOWN = "中", "?"
@@ -88,7 +89,7 @@ class RhymeTable:
         if traditional != name:
             return self.group_index(traditional)
         names = "".join(self.short_name(i) for i in range(self.n_ping))
-        raise ValueError(f"unknown 平水韵 rhyme group {name!r}: choose one of {names}")
+        raise GenerationError("unknown_group", value=name, choices=names)
 
 
 @cache
@@ -302,15 +303,15 @@ def check_text(text, table: RhymeTable | None = None, cipai: str | None = None) 
     from .user_text import readable
 
     if not isinstance(text, str) or not text.strip():
-        raise GenerationError("nothing to check: give the text of a poem")
+        raise GenerationError("nothing_to_check")
     if len(text) > MAX_CHECK_TEXT:
-        raise GenerationError(f"the poem is too long to check ({len(text)} characters; at most {MAX_CHECK_TEXT})")
+        raise GenerationError("too_long", what="poem", length=len(text), limit=MAX_CHECK_TEXT)
     cleaned = re.sub(r"[\s　]+", "", readable(text, "poem"))
     cleaned = re.sub("[、；：！？,.;:!?]", lambda m: "。" if m.group() in "！？!?.。" else "，", cleaned)
     if not re.fullmatch(r"([^，。]+[，。])+", cleaned):
         cleaned = cleaned.rstrip("，") + ("" if cleaned.endswith("。") else "。")
     if not re.fullmatch(r"([^，。]+[，。])+", cleaned):
-        raise GenerationError("the text is not a poem of lines ending in ， or 。")
+        raise GenerationError("not_lines")
     # Read in traditional characters, as the 平水韵 table is: a simplified character can stand
     # for several (种 for 種, 听 for 聽) and would otherwise be read as itself, a rarer
     # character with another tone. OpenCC reads by phrase; traditional text is left as it is.

@@ -66,16 +66,16 @@ def check_sampling(temperature, top_k, top_p) -> None:
 
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(
             temperature) or not 0 <= temperature <= MAX_TEMPERATURE:
-        raise GenerationError(f"temperature must be a number from 0 (greedy) to {MAX_TEMPERATURE:g}, got {temperature!r}")
+        raise GenerationError("temperature", high=f"{MAX_TEMPERATURE:g}", value=temperature)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-        raise GenerationError(f"top_k must be a whole number >= 0 (0 = off), got {top_k!r}")
+        raise GenerationError("top_k", value=top_k)
     if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not math.isfinite(top_p) or not 0 < top_p <= 1:
-        raise GenerationError(f"top_p must be in (0, 1] (1 = off), got {top_p!r}")
+        raise GenerationError("top_p", value=top_p)
 
 
-def whole(value, name: str, low: int, high: int, note: str = "") -> int:
+def whole(value, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise GenerationError(f"{name} must be a whole number from {low}{note} to {high}, got {value!r}")
+        raise GenerationError("whole_range", what=name, low=low, high=high, value=value)
     return value
 
 
@@ -88,26 +88,24 @@ class RequestMaker:
     def ids(self, text, what: str, punctuation: bool) -> list[int]:
         """Token ids of user text (either script), or an error naming what the model lacks."""
         if not isinstance(text, str):
-            raise GenerationError(f"{what} must be text, got {type(text).__name__}")
+            raise GenerationError("not_text", what=what, kind=type(text).__name__)
         if len(text) > MAX_TEXT:
-            raise GenerationError(f"{what} is too long ({len(text)} characters; at most {MAX_TEXT})")
+            raise GenerationError("too_long", what=what, length=len(text), limit=MAX_TEXT)
         text = re.sub(r"\s+", "", readable(text, what)).replace(",", "，").replace(".", "。")
         if not punctuation:
             text = re.sub("[，。、；：！？]", "", text)
         text = self.script.to_model(text)
         missing = self.tokenizer.missing(text)
         if missing:
-            raise GenerationError(f"the model does not know these characters of the {what}: {''.join(missing)}")
+            raise GenerationError("unknown_chars", what=what, chars="".join(missing[:8]))
         return [self.tokenizer.index[ch] for ch in text]
 
     def collection(self, style) -> str:
         if style not in STYLES:
-            raise GenerationError(f"style must be one of {', '.join(sorted(set(STYLES.values())))} "
-                                  f"(唐 or 宋), got {style!r}")
+            raise GenerationError("style", value=style)
         collection = STYLES[style]
         if collection != TANG and not self.tokenizer.conditioned:
-            raise GenerationError(f"this model was trained on Tang verse only: it cannot write in the "
-                                  f"manner of {style} (use a model trained on the Song collections)")
+            raise GenerationError("tang_only", value=style)
         return collection
 
     @cached_property
@@ -122,9 +120,9 @@ class RequestMaker:
     def theme_keywords(self, theme: str) -> list[str]:
         """jieba keywords of the theme, in the model's script, that the model can write."""
         if not isinstance(theme, str):
-            raise GenerationError(f"theme must be text, got {type(theme).__name__}")
+            raise GenerationError("not_text", what="theme", kind=type(theme).__name__)
         if len(theme) > MAX_TEXT:
-            raise GenerationError(f"theme is too long ({len(theme)} characters; at most {MAX_TEXT})")
+            raise GenerationError("too_long", what="theme", length=len(theme), limit=MAX_TEXT)
         simplified = self.script.simplified(readable(theme, "theme"))
         words = self._jieba.extract_tags(simplified, topK=5) or re.findall(r"[\u4e00-\u9fff]", simplified)[:3]
         out = []
@@ -133,7 +131,7 @@ class RequestMaker:
             if chars and chars not in out:
                 out.append(chars)
         if not out:
-            raise GenerationError(f"no keyword of the theme {theme!r} is written with characters the model knows")
+            raise GenerationError("theme_unknown", value=theme)
         return out
 
     @staticmethod
@@ -141,12 +139,12 @@ class RequestMaker:
         """The tune asked for, by its name in the 词谱 (None: not a ci)."""
         if p.cipai in (None, ""):
             if p.form == CI:
-                raise GenerationError("a ci needs its tune: give cipai (e.g. 浣溪沙; `poetgen cipai` lists them)")
+                raise GenerationError("ci_needs_tune")
             return None
         if p.form not in (None, "", CI):
-            raise GenerationError(f"ask for a form ({p.form}) or a 词牌 ({p.cipai}), not both")
+            raise GenerationError("form_and_tune", form=p.form, cipai=p.cipai)
         if p.opening is not None:
-            raise GenerationError("opening is for free-form poems, not ci")
+            raise GenerationError("ci_opening")
         from .cipu import find
 
         return find(p.cipai).name
@@ -156,28 +154,24 @@ class RequestMaker:
         if not p.rhyme:
             return None
         if tones == "off":
-            raise GenerationError("a rhyme group needs tones='rhyme' or 'strict'")
-        try:
-            return bu_index(p.rhyme) if ci else self.table.group_index(str(p.rhyme))
-        except ValueError as e:
-            raise GenerationError(str(e)) from None
+            raise GenerationError("rhyme_needs_tones")
+        return bu_index(p.rhyme) if ci else self.table.group_index(p.rhyme)
 
     def form_of(self, p: WriteParams, heads: list, tails: list, start: list[int], seed: int) -> str:
         """The form asked for; with none, the acrostic's (4 lines: 七绝, 8: 七律), else a
         regulated form that the start text fits, chosen by the seed. Free form only when asked."""
         if p.form == FREE or p.opening is not None:
             if heads or tails:
-                raise GenerationError("藏头/藏尾 need a form")
+                raise GenerationError("acrostic_form")
             return FREE
         if p.form not in (None, ""):
             if p.form not in FORMS:
-                raise GenerationError(f"unknown form {p.form!r}: choose one of {', '.join(FORMS)} or free")
+                raise GenerationError("form", value=p.form)
             return p.form
         if heads or tails:
             form = ACROSTIC_FORMS.get(len(heads or tails))
             if form is None:
-                raise GenerationError(f"an acrostic of {len(heads or tails)} characters fits no form: give 4 "
-                                      f"(七绝, or form=五绝) or 8 (七律, or form=五律)")
+                raise GenerationError("acrostic_length", count=len(heads or tails))
             return form
         return self.form_for_start(start, seed)
 
@@ -197,28 +191,28 @@ class RequestMaker:
     def prepare(self, p: WriteParams, seed: int) -> Prepared:
         check_sampling(p.temperature, p.top_k, p.top_p)
         if p.script not in SCRIPTS:
-            raise GenerationError(f"script must be one of {SCRIPTS}, got {p.script!r}")
+            raise GenerationError("script", value=p.script)
         whole(p.max_tokens, "max_tokens", 8, MAX_FREE_TOKENS)
-        whole(p.max_repeat, "max_repeat", 0, 56, " (off)")
+        whole(p.max_repeat, "max_repeat", 0, 56)
         heads = self.ids(p.acrostic or "", "acrostic", punctuation=False)
-        tails = self.ids(p.tail or "", "tail acrostic", punctuation=False)
-        start = self.ids(p.start or "", "start text", punctuation=True)
+        tails = self.ids(p.tail or "", "tail", punctuation=False)
+        start = self.ids(p.start or "", "start", punctuation=True)
         cipai = self.cipai_of(p)
         form = CI if cipai else self.form_of(p, heads, tails, start, seed)
         tones = p.tones if p.tones is not None else ("off" if form == FREE else "strict")
         if tones not in TONE_LEVELS:
-            raise GenerationError(f"tones must be one of {TONE_LEVELS}, got {tones!r}")
+            raise GenerationError("tones", value=tones)
         if cipai and p.pattern:
-            raise GenerationError("a 词牌 has one pattern: pattern is for 律诗 and 绝句")
+            raise GenerationError("ci_pattern")
         rhyme = self.rhyme_of(p, tones, ci=cipai is not None)
         keywords = self.theme_keywords(p.theme) if p.theme else []
         if not isinstance(p.no_copy, bool):
-            raise GenerationError(f"no_copy must be true or false, got {p.no_copy!r}")
+            raise GenerationError("no_copy", value=p.no_copy)
         collection = self.collection(p.style)
         if cipai:  # a ci is written in the manner of the Song ci, whatever the style
             collection = SONGCI if self.tokenizer.conditioned else TANG
         if p.opening is not None and p.opening not in FORM_TOKENS:
-            raise GenerationError(f"opening must be one of {FORM_TOKENS} for a free-form poem, got {p.opening!r}")
+            raise GenerationError("opening", choices=", ".join(FORM_TOKENS), value=p.opening)
         req = Request(form=form, start=tuple(start),
                       heads=tuple(heads), tails=tuple(tails), rhyme=rhyme, tones=tones,
                       pattern=p.pattern or None, no_copy=p.no_copy and self.has_corpus,

@@ -259,7 +259,9 @@ class Decoder:
         if len(keys) != 1:
             raise ValueError("advance_many needs requests of one merge key")
         (key,) = keys
-        loop_key = (*key.loop, len(requests) > 1)
+        # One compiled loop whether a pass holds one request or several: the rows' random numbers
+        # are drawn per request either way, so a first visitor never waits for a second compile.
+        loop_key = key.loop
         if loop_key not in self._compiled:
             self._compiled[loop_key] = DecodeLoop(self, *loop_key).compile()
         plans = [plan for plan, _, _ in requests]
@@ -295,9 +297,9 @@ class DecodeLoop:
     state. Inputs and state are dicts keyed by rule name, their signatures built from the rules."""
 
     def __init__(self, decoder: Decoder, rules: tuple[str, ...], greedy: bool, use_top_k: bool,
-                 use_top_p: bool, merged: bool):
+                 use_top_p: bool):
         self.decoder, self.rules = decoder, [RULES[name] for name in rules]
-        self.greedy, self.use_top_k, self.use_top_p, self.merged = greedy, use_top_k, use_top_p, merged
+        self.greedy, self.use_top_k, self.use_top_p = greedy, use_top_k, use_top_p
         self.counts_used = any(rule.needs_counts for rule in self.rules)
 
     def compile(self) -> Callable:
@@ -334,16 +336,13 @@ class DecodeLoop:
             return tf.argmax(logits, axis=-1, output_type=tf.int32)
         # Counter-based random numbers: row b's depends only on (seed, step, b), so a poem does
         # not change with the batch size, nor with the requests it is merged with.
-        if self.merged:
-            n_rows = tf.reduce_max(row_index) + 1
+        n_rows = tf.reduce_max(row_index) + 1
 
-            def request_uniforms(seed):
-                return tf.random.stateless_uniform([n_rows], seed=tf.stack([seed, t]))
+        def request_uniforms(seed):
+            return tf.random.stateless_uniform([n_rows], seed=tf.stack([seed, t]))
 
-            uniforms = tf.map_fn(request_uniforms, seeds, fn_output_signature=tf.float32)
-            u = tf.gather_nd(uniforms, tf.stack([row_request, row_index], axis=1))
-        else:
-            u = tf.random.stateless_uniform([tf.shape(logits)[0]], seed=tf.stack([seeds[0], t]))
+        uniforms = tf.map_fn(request_uniforms, seeds, fn_output_signature=tf.float32)
+        u = tf.gather_nd(uniforms, tf.stack([row_request, row_index], axis=1))
         if self.use_top_k:
             return sample_top_k(logits, top_k, u, temperature, top_p if self.use_top_p else None)
         logits = logits / temperature

@@ -36,19 +36,34 @@ class Script:
         return self._t2s.convert(text)
 
     def display(self, text: str, script: str) -> str:
-        """The text in the script asked for. A simplified form that lies outside the CJK basic
-        and extension-A blocks (鑪 -> 𬬻: common fonts lack it) is shown in its traditional form."""
+        """The text in the script asked for. In simplified, a character is never shown in a
+        rarer block than its traditional form (鸂 -> 㶉 and 鑪 -> 𬬻 stay 鸂 and 鑪: common
+        fonts lack them), and a standard simplified form of the basic block comes first (讌: 宴)."""
         if script != "simplified":
             return text
         converted = self._t2s.convert(text)
         if len(converted) != len(text):
             converted = "".join(self._t2s.convert(ch) for ch in text)
-        return "".join(c if is_common(c) or not is_common(o) else o for o, c in zip(text, converted))
+        return "".join(COMMON_FORMS.get(o) or (c if rarity(c) <= rarity(o) else o) for o, c in zip(text, converted))
+
+
+# Standard simplified forms, in the basic block, of characters whose OpenCC form is not in it,
+# so that the rule of `display` alone would show a traditional or rare character. 讌: an old
+# variant of 宴 (OpenCC: 䜩, of extension A); 﨑: the "tatsu-saki" 崎 of Japanese names. A
+# character with a meaning of its own (鸂鶒, 紬绎, 芎藭) keeps its traditional form.
+COMMON_FORMS = {"讌": "宴", "﨑": "崎"}
+
+
+def rarity(ch: str) -> int:
+    """0: not a Han character, or one of the basic CJK block, which every Chinese font has;
+    1: CJK extension A or a compatibility ideograph, which many fonts lack; 2: extension B and
+    later, which few have."""
+    code = ord(ch)
+    if 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF:
+        return 1
+    return 2 if 0x20000 <= code < 0x40000 else 0
 
 
 def is_common(ch: str) -> bool:
-    """Not a Han character, or one of the CJK basic or extension-A blocks."""
-    code = ord(ch)
-    if code < 0x3400 or 0xA000 <= code < 0xF900 or 0xFB00 <= code < 0x20000:
-        return True
-    return code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
+    """Not a Han character, or one of the basic CJK block."""
+    return rarity(ch) == 0

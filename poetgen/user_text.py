@@ -15,5 +15,5 @@ _UNREADABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 def readable(text: str, what: str) -> str:
     """`text` itself, or a GenerationError naming `what` holds characters that are not text."""
     if _UNREADABLE.search(text):
-        raise GenerationError(f"the {what} holds characters that are not text (control or lone surrogate codes)")
+        raise GenerationError("unreadable", what=what)
     return text

@@ -24,17 +24,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import gradio as gr  # noqa: E402
 
+from .cipu import find  # noqa: E402
 from .corpus import FORMS  # noqa: E402
 from .defaults import MAX_CHECK_TEXT, MAX_SEED, MAX_TEXT, default_model_dir  # noqa: E402
-from .ids import MAX_ID, decode_id  # noqa: E402
-from .params import WriteParams  # noqa: E402
 from .errors import PoetgenError  # noqa: E402
+from .ids import MAX_ID, decode_id  # noqa: E402
 from .native_log import quiet_native_stderr  # noqa: E402
+from .params import WriteParams  # noqa: E402
 from .prosody import Report, rhyme_table  # noqa: E402
-from .zh import chinese  # noqa: E402
 
 if TYPE_CHECKING:
     from .api import Poem, Poet
+    from .repair import Repaired
 
 FORM_CHOICES = ["自由", *FORMS, "词"]
 NO_TUNE = "（选词牌）"
@@ -55,19 +56,24 @@ EXAMPLES = [
 ]
 MAX_LINES, MAX_LINE_CHARS = 30, 12  # of any form or tune: the 换字 place's bounds
 CSS = """
+.poem-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 19em), 1fr)); gap: 1em;
+  margin: 0.6em 0; }
 .poem-card { background: #fbf8f1; border: 1px solid #e7dcc4; border-radius: 10px; padding: 1.1em 1.4em;
-  margin: 0.9em 0; box-shadow: 0 1px 4px rgba(60, 40, 10, 0.07); max-width: 40em; }
+  box-shadow: 0 1px 4px rgba(60, 40, 10, 0.07); min-width: 0; }
 .poem { font-size: 1.75rem; line-height: 2; letter-spacing: 0.12em; color: #2a2520; margin: 0.2em 0 0.5em;
   font-family: "Noto Serif CJK SC", "Noto Serif SC", "Source Han Serif SC", "Songti SC", "STSong", "SimSun",
   "Noto Serif CJK TC", serif; }
 .poem .bad { color: #c0392b; text-decoration: underline wavy; }
 .poem .rhyme { color: #1f6fb2; font-weight: bold; }
+.poem .changed { color: #1e7b34; background: #e4f4e4; border-radius: 3px; }
 .poem .stanza { display: block; block-size: 0.9em; }
 .meta { color: #7a7062; font-size: 0.85em; word-break: break-all; }
+.poem-link { color: #7a7062; margin-left: 0.4em; }
 .copy-id { font-size: 0.85em; color: #7a7062; background: none; border: 1px solid #d8ccb2; border-radius: 4px;
   padding: 0 0.5em; margin-left: 0.4em; cursor: pointer; }
 .vertical .poem { writing-mode: vertical-rl; text-orientation: upright; line-height: 1.8; max-height: 24em; }
-.vertical .poem-card { display: inline-block; vertical-align: top; margin-right: 0.8em; }
+.vertical .poem-grid { direction: rtl; }
+.vertical .poem-card { direction: ltr; }
 @media (max-width: 600px) { .poem { font-size: 1.45rem; letter-spacing: 0.05em; } .poem-card { padding: 0.8em; } }
 """
 
@@ -96,8 +102,8 @@ class PageBlocks(gr.Blocks):
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except gr.Error:
             raise
-        except Exception as e:  # noqa: BLE001 - any value Gradio cannot take is the caller's mistake
-            raise refuse(f"输入有误：{type(e).__name__}") from None
+        except Exception:  # noqa: BLE001 - any value Gradio cannot take is the caller's mistake
+            raise refuse("输入有误：有一个值的类型不对") from None
 
 def _text(value, name: str, limit: int = MAX_TEXT) -> str:
     if value is None:
@@ -122,7 +128,8 @@ def _number(value, name: str, low: float, high: float, whole: bool = False):
 def _choice(value, name: str, choices: list) -> str:
     allowed = [c[1] if isinstance(c, tuple) else c for c in choices]
     if value not in allowed:
-        shown = "、".join(map(str, allowed[:12])) + ("等" if len(allowed) > 12 else "")
+        labels = [c[0] if isinstance(c, tuple) else c for c in choices]  # what the visitor sees
+        shown = "、".join(map(str, labels[:12])) + ("等" if len(labels) > 12 else "")
         raise refuse(f"{name}只能是：{shown}")
     return value
 
@@ -152,13 +159,23 @@ def marked_lines(lines: list[str], marks: list[str], report: dict) -> str:
     return "<br>".join(out)
 
 
+def render_poems(poems: list[Poem]) -> str:
+    """The poems as cards in a grid: several a row on a wide screen, one on a phone."""
+    return f'<div class="poem-grid">{"".join(render_poem(p) for p in poems)}</div>'
+
+
 def render_poem(poem: Poem) -> str:
+    """One card: the poem, then what a reader can use (its verdict names the form or tune, the
+    pattern and the rhyme); the model's score only on hover."""
     report = poem.check
     marks = [shown[-1:] for shown in poem.text.split("\n") if shown]
-    verdict = html.escape(report.get("verdict", ""))
-    form = "" if poem.cipai else html.escape(poem.form) + " · "  # a ci's verdict names its tune
+    verdict = html.escape(report.get("verdict", "") or poem.form)
     return (f'<div class="poem-card"><div class="poem">{marked_lines(poem.lines, marks, report)}</div>'
-            f'<div class="meta">{form}评分 {poem.score:.3f} · {verdict} {copy_id(poem.id)}</div></div>')
+            f'<div class="meta" title="模型评分（每字平均对数概率）{poem.score:.3f}">{verdict}<br>'
+            f'{copy_id(poem.id)}{copy_link(poem.id)}</div></div>')
+
+
+COPY_JS = "navigator.clipboard&&navigator.clipboard.writeText({what}).then(()=>{{this.textContent='已复制'}})"
 
 
 def copy_id(poem_id: str) -> str:
@@ -166,8 +183,15 @@ def copy_id(poem_id: str) -> str:
     clipboard API is allowed), and it stays selectable in a tooltip for other browsers."""
     quoted = html.escape(poem_id, quote=True)
     return (f'<button class="copy-id" data-id="{quoted}" title="{quoted}" '
-            "onclick=\"navigator.clipboard&&navigator.clipboard.writeText(this.dataset.id)"
-            ".then(()=>{this.textContent='已复制'})\">复制编号</button>")
+            f'onclick="{COPY_JS.format(what="this.dataset.id")}">复制编号</button>')
+
+
+def copy_link(poem_id: str) -> str:
+    """The poem's own address (`?id=…`, which opens the page on it) as a link and a copy control."""
+    quoted = html.escape(poem_id, quote=True)
+    url = "location.origin+location.pathname+'?id='+this.dataset.id"
+    return (f'<a class="poem-link" href="?id={quoted}" target="_blank">链接</a>'
+            f'<button class="copy-id" data-id="{quoted}" onclick="{COPY_JS.format(what=url)}">复制链接</button>')
 
 
 def render_draft(text: str) -> str:
@@ -199,6 +223,28 @@ def render_report(report: Report, text: str = "") -> str:
             f"<p>韵脚：{html.escape(rhyme)} {html.escape(report.rhyme_group or '')}</p>")
 
 
+def _changed(change, ch: str) -> str:
+    why = f"原为“{html.escape(change.old)}”：{html.escape(change.why)}"
+    return f'<span class="changed" title="{why}">{html.escape(ch)}</span>'
+
+
+def render_repair(repaired: Repaired) -> str:
+    """The repaired poem, its changed characters marked (the old one and the reason on hover),
+    then the changes one by one; or the word that the poem holds."""
+    if repaired.unchanged:
+        return f"<p><b>合律，无需修改</b>（{html.escape(repaired.report.verdict)}）</p>"
+    changed = {(c.line, c.position): c for c in repaired.changes}
+    parts = re.findall(r"([^，。,.!?！？；;：:、\s　]+)([，。,.!?！？；;：:、]?)", repaired.text)
+    lines = []
+    for i, (line, mark) in enumerate(parts):
+        cells = [_changed(changed[i, j], ch) if (i, j) in changed else html.escape(ch) for j, ch in enumerate(line)]
+        lines.append("".join(cells) + html.escape(mark))
+    items = "".join(f"<li>第 {c.line + 1} 句第 {c.position + 1} 字：{html.escape(c.old)} → {html.escape(c.new)}"
+                    f"（{html.escape(c.why)}）</li>" for c in repaired.changes)
+    return (f'<div class="poem-card"><div class="poem">{"<br>".join(lines)}</div>'
+            f'<div class="meta">{html.escape(repaired.report.verdict)}</div></div><ol class="changes">{items}</ol>')
+
+
 # ----------------------------------------------------------------------------- the page
 
 class LoadingPoet:
@@ -211,6 +257,7 @@ class LoadingPoet:
             raise PoetgenError(f"{self.model_dir} is not a poetgen model directory (no config.json)")
         self.table = rhyme_table()
         self._ready = threading.Event()
+        self.warm = threading.Event()  # set once the decoding loops are compiled (or loading failed)
         self._poet: Poet | None = None
         self._error: Exception | None = None
         threading.Thread(target=self._load, daemon=True, name="poet-loader").start()
@@ -230,9 +277,12 @@ class LoadingPoet:
             print(f"poetgen: error: the model cannot be loaded: {e}", file=sys.stderr, flush=True)
         finally:
             self._ready.set()
-        if self._poet is not None:
-            self._poet.warm_up()
-            print("warm: every decoding loop is compiled", flush=True)
+        try:
+            if self._poet is not None:
+                self._poet.warm_up()
+                print("warm: every decoding loop is compiled", flush=True)
+        finally:
+            self.warm.set()
 
     def check(self, text: str, cipai: str | None = None):
         """The 格律 check needs no model: it answers while the model still loads."""
@@ -244,7 +294,7 @@ class LoadingPoet:
         if not self._ready.wait(timeout=120):
             raise refuse("模型仍在加载，请稍候再试")
         if self._error is not None:
-            raise refuse(f"模型无法加载：{chinese(str(self._error))}")
+            raise refuse(f"模型无法加载：{getattr(self._error, 'chinese', self._error)}")
         return getattr(self._poet, name)
 
 
@@ -254,7 +304,7 @@ def page_errors():
     try:
         yield
     except PoetgenError as e:
-        raise refuse(chinese(str(e))) from None
+        raise refuse(e.chinese) from None
 
 
 class Handlers:
@@ -271,6 +321,18 @@ class Handlers:
         self.groups = ["自动", *self.shi_groups, *self.ci_groups]
         self.tunes = list(load())  # most written first
 
+    def tune(self, value, none: str) -> str:
+        """A 词牌 of the dropdown (or `none`); any other name is looked up, so a misspelt one is
+        refused naming the nearest tunes rather than listing them all."""
+        if value == none or value in self.tunes:
+            return value
+        _text(value, "词牌", 40)
+        with page_errors():
+            name = find(value).name
+        if name not in self.tunes:
+            raise refuse("这个词牌不在网页的词牌表里")
+        return name
+
     def rhyme_of(self, rhyme, form: str) -> str | None:
         rhyme = _choice(rhyme, "韵部", self.groups)
         if rhyme == "自动":
@@ -283,7 +345,7 @@ class Handlers:
                      script, style, cipai=NO_TUNE) -> dict:
         form = _choice(form, "诗体", FORM_CHOICES)
         tones = _choice(tones, "格律", TONE_CHOICES)
-        cipai = _choice(cipai, "词牌", [NO_TUNE, *self.tunes])
+        cipai = self.tune(cipai, NO_TUNE)
         if form == "词" and cipai == NO_TUNE:
             raise refuse("写词请先选一个词牌")
         if form != "词" and cipai != NO_TUNE:  # the page's own controls never send this mix
@@ -316,8 +378,8 @@ class Handlers:
                 if time.monotonic() > deadline:
                     raise refuse(f"超时：超过 {WRITE_SECONDS} 秒")
                 if poems is None:
-                    yield "".join(render_draft(text) for text in texts), "", ""
-        yield "".join(render_poem(p) for p in poems), "\n\n".join(p.text for p in poems), poems[0].id
+                    yield f'<div class="poem-grid">{"".join(render_draft(text) for text in texts)}</div>', "", ""
+        yield render_poems(poems), "\n\n".join(p.text for p in poems), poems[0].id
 
     def poem_id(self, value) -> str:
         """An id the page will rebuild: well formed, and asking no more work than the page itself
@@ -346,14 +408,32 @@ class Handlers:
 
     def check(self, text, cipai=AUTO_TUNE):
         text = _text(text, "诗", MAX_CHECK_TEXT)
-        cipai = _choice(cipai, "词牌", [AUTO_TUNE, *self.tunes])
+        cipai = self.tune(cipai, AUTO_TUNE)
         with page_errors():
             return render_report(self.poet.check(text, None if cipai == AUTO_TUNE else cipai), text)
+
+    def open_link(self, request: gr.Request):
+        """The poem of the page's `?id=…`, shown as if just written (nothing without one)."""
+        poem_id = request.query_params.get("id") if request is not None else None
+        if not poem_id:
+            return gr.skip(), gr.skip(), gr.skip()
+        poem_id = self.poem_id(poem_id)
+        with page_errors():
+            poem = self.poet.regenerate(poem_id)
+        return render_poems([poem]), poem.text, poem.id
+
+    def repair(self, text, cipai=AUTO_TUNE):
+        """修改建议: the repaired poem with its changed characters marked, and each change named."""
+        text = _text(text, "诗", MAX_CHECK_TEXT)
+        cipai = self.tune(cipai, AUTO_TUNE)
+        with page_errors():
+            repaired = self.poet.repair(text, None if cipai == AUTO_TUNE else cipai)
+        return render_repair(repaired)
 
     def regenerate(self, poem_id):
         poem_id = self.poem_id(poem_id)
         with page_errors():
-            return render_poem(self.poet.regenerate(poem_id))
+            return render_poems([self.poet.regenerate(poem_id)])
 
     @staticmethod
     def place(line, position) -> tuple[int, int]:
@@ -374,7 +454,7 @@ class Handlers:
             raise refuse("先选一个候选字")
         with page_errors():
             poem = self.poet.rewrite(poem_id, *self.place(line, position), choice.split()[0])
-        return render_poem(poem), poem.text, poem.id
+        return render_poems([poem]), poem.text, poem.id
 
 
 def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
@@ -385,15 +465,19 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
                     "以全唐诗、全宋诗、全宋词训练的 LSTM 写五绝、七绝、五律、七律，按词牌填词："
                     "藏头、主题、押韵、平仄，唐风或宋调。")
         with gr.Tab("写诗"):
-            write_tab(handlers)
+            shown = write_tab(handlers)
         with gr.Tab("格律检查"):
             text = gr.Textbox(label="诗", lines=6, max_length=MAX_CHECK_TEXT,
                               placeholder="白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
             check_tune = gr.Dropdown([AUTO_TUNE, *handlers.tunes], value=AUTO_TUNE, label="词牌（词按句式自动识别）")
-            check_button = gr.Button("检查", elem_id="check")
-            report = gr.HTML()
+            with gr.Row():
+                check_button = gr.Button("检查", elem_id="check")
+                repair_button = gr.Button("修改建议", elem_id="repair")
+            report = gr.HTML(elem_id="report")
             check_button.click(handlers.check, [text, check_tune], report, api_name="check", time_limit=10,
                                preprocess=False)
+            repair_button.click(handlers.repair, [text, check_tune], report, api_name="repair", time_limit=30,
+                                preprocess=False)
         with gr.Tab("按编号重写"):
             poem_id = gr.Textbox(label="编号", max_length=MAX_ID)
             again = gr.Button("重写", elem_id="regenerate")
@@ -402,13 +486,16 @@ def build_app(poet: Poet | LoadingPoet) -> gr.Blocks:
                         preprocess=False)
         with gr.Tab("模型"):
             model_tab(poet.model_dir)
+        # A poem's own address: ?id=… opens the page on it.
+        app.load(handlers.open_link, None, shown, api_visibility="private", time_limit=60, preprocess=False)
     # api_open=False: every event goes through the queue, with its limits (the direct routes
     # are refused outright by DirectRoutesRefused as well).
     app.queue(max_size=64, default_concurrency_limit=2, api_open=False)
     return app
 
 
-def write_tab(handlers: Handlers) -> None:
+def write_tab(handlers: Handlers) -> list[gr.components.Component]:
+    """The writing tab; returns where a poem is shown (its cards, its text, its id)."""
     with gr.Row():
         form = gr.Dropdown(FORM_CHOICES, value="七绝", label="诗体")
         tones = gr.Radio(TONE_CHOICES, value="strict", label="格律")
@@ -466,6 +553,7 @@ def write_tab(handlers: Handlers) -> None:
                      api_name="alternatives", time_limit=30, preprocess=False)
     pick.click(handlers.rewrite, [alt_id, alt_line, alt_pos, alt_choice], [rewritten, plain, alt_id],
                api_visibility="private", time_limit=30, preprocess=False)
+    return [poems, plain, alt_id]
 
 
 def model_tab(model_dir: Path | None) -> None:
@@ -480,43 +568,94 @@ def model_tab(model_dir: Path | None) -> None:
 class DirectRoutesRefused:
     """ASGI middleware: Gradio's direct routes (`/gradio_api/run/…`, `/gradio_api/api/…`) would
     run an event outside the queue, past its limits and concurrency; the page never uses them
-    (its toggles run in the browser), so they answer 404 with a message in Chinese."""
+    (its toggles run in the browser), so they answer 404 with a message in Chinese. A queue call
+    must name an event with a server function (`served`): the browser-only toggles have none,
+    and an unknown index would otherwise be a 500."""
 
     PREFIXES = ("/gradio_api/run/", "/gradio_api/api/", "/run/", "/api/")
-    BODY = json.dumps({"error": "请通过页面或 gradio_client 调用（走队列）"}, ensure_ascii=False).encode()
+    QUEUE_ONLY = "请通过页面或 gradio_client 调用（走队列）"
+    JOIN = "/gradio_api/queue/join"
+    MAX_BODY = 1 << 20
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, served: frozenset[int] = frozenset()):
+        self.app, self.served = app, served
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].startswith(self.PREFIXES):
-            log.warning("rejected request: direct route %s", scope["path"][:80])
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"application/json; charset=utf-8")]})
-            await send({"type": "http.response.body", "body": self.BODY})
-            return
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["path"].startswith(self.PREFIXES):
+            return await self.refuse(send, f"direct route {scope['path'][:80]}", self.QUEUE_ONLY)
+        if scope["path"] == self.JOIN and scope["method"] == "POST":
+            body, more = b"", True
+            while more and len(body) <= self.MAX_BODY:
+                message = await receive()
+                body, more = body + message.get("body", b""), message.get("more_body", False)
+            if len(body) > self.MAX_BODY:
+                return await self.refuse(send, "queue call too large", "请求太大", 413)
+            fn_index = _fn_index(body)
+            if fn_index is not None and fn_index not in self.served:
+                return await self.refuse(send, f"queue call of event {fn_index!r}", "没有这个操作")
+            receive = _replay(body, receive)
         await self.app(scope, receive, send)
+
+    @staticmethod
+    async def refuse(send, what: str, message: str, status: int = 404) -> None:
+        log.warning("rejected request: %s", what)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json; charset=utf-8")]})
+        await send({"type": "http.response.body", "body": json.dumps({"error": message}, ensure_ascii=False).encode()})
+
+
+def _fn_index(body: bytes):
+    """The event a queue call names; None where the body is not a JSON object with one (Gradio
+    refuses those itself, with a 422)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return data.get("fn_index") if isinstance(data, dict) else None
+
+
+def _replay(body: bytes, receive):
+    """The request's body, read once already, handed to the app as if it arrived now."""
+    sent = False
+
+    async def again():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
 
 
 def launch(poet: Poet | LoadingPoet, host: str = "127.0.0.1", port: int | None = None, **kwargs) -> gr.Blocks:
     from starlette.middleware import Middleware
 
     app = build_app(poet)
+    served = frozenset(i for i, fn in app.fns.items() if fn.fn is not None)
     repo = Path(__file__).resolve().parent.parent
     blocked = [str(repo / "models"), str(repo / "corpus"), str(repo / "poetgen"), str(repo / "app.py")]
     allowed = [str(poet.model_dir / "loss.png")] if poet.model_dir else []
     app.launch(server_name=host, server_port=port, share=False, blocked_paths=blocked, allowed_paths=allowed,
                max_file_size="1mb", footer_links=[], css=CSS,
-               app_kwargs={"middleware": [Middleware(DirectRoutesRefused)]}, **kwargs)
+               app_kwargs={"middleware": [Middleware(DirectRoutesRefused, served=served)]}, **kwargs)
     return app
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="poetgen serve", description="the poetgen web page")
     parser.add_argument("--model", help="model directory (default: the shipped model)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("POETGEN_PORT", 7860)))
+    # Flags first, then poetgen's variable, then Gradio's own (GRADIO_SERVER_PORT/NAME).
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1")
+    parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.port is None:
+        port = os.environ.get("POETGEN_PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise SystemExit(f"poetgen: error: the port must be a number from 1 to 65535, got {port!r}")
+        args.port = int(port)
     try:
         poet = LoadingPoet(args.model)
     except PoetgenError as e:

@@ -22,11 +22,63 @@ def browser():
         browser.close()
 
 
-def open_page(browser, server, height: int = 1600):
+def open_page(browser, server, height: int = 1600, width: int = 1280, query: str = ""):
     """The page at desktop width, loaded."""
-    page = browser.new_page(viewport={"width": 1200, "height": height})
-    page.goto(server + "/", wait_until="networkidle")
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(server + "/" + query, wait_until="networkidle")
     return page
+
+
+def card_boxes(page) -> list[dict]:
+    return page.evaluate("() => [...document.querySelectorAll('#poems .poem-card')]"
+                         ".map(e => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width}; })")
+
+
+def test_cards_in_a_grid_on_a_wide_screen_one_a_row_on_a_phone(browser, server):
+    page = open_page(browser, server)
+    page.locator("#write").click()
+    sync_api.expect(page.locator("#poems .poem-card .meta").nth(2)).to_be_visible(timeout=60_000)
+    boxes = card_boxes(page)
+    assert len(boxes) == 3
+    assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[1]["x"] > boxes[0]["x"] + boxes[0]["w"] - 2  # side by side
+    meta = page.locator("#poems .meta").first
+    assert "评分" not in meta.inner_text() and "合律" in meta.inner_text()  # what a reader uses; the score on hover
+    assert "评分" in meta.get_attribute("title")
+    page.close()
+
+    phone = open_page(browser, server, 844, 390)
+    phone.locator("#write").click()
+    sync_api.expect(phone.locator("#poems .poem-card .meta").nth(2)).to_be_visible(timeout=60_000)
+    boxes = card_boxes(phone)
+    assert boxes[1]["y"] > boxes[0]["y"] + 20 and abs(boxes[1]["x"] - boxes[0]["x"]) < 2  # one a row
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    phone.close()
+
+
+def test_a_poems_link_opens_the_page_on_it(browser, server):
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(server + "/", wait_until="networkidle")
+    page.locator("#write").click()
+    plain = page.locator("#plain textarea")
+    sync_api.expect(plain).not_to_have_value("", timeout=60_000)
+    first_id = page.locator("#alt-id textarea").input_value()
+    first_text = page.locator("#poems .poem").first.inner_text()
+    link = page.locator("#poems .poem-link").first
+    assert link.get_attribute("href") == f"?id={first_id}"
+    copy = page.get_by_role("button", name="复制链接").first
+    copy.click()
+    sync_api.expect(copy).to_have_text("已复制", timeout=5_000)
+    url = page.evaluate("() => navigator.clipboard.readText()")
+    assert url == f"{server}/?id={first_id}"
+    context.close()
+
+    shared = open_page(browser, server, query=f"?id={first_id}")
+    poem = shared.locator("#poems .poem").first
+    sync_api.expect(poem).to_be_visible(timeout=60_000)
+    assert poem.inner_text() == first_text
+    assert shared.locator("#alt-id textarea").input_value() == first_id
+    shared.close()
 
 
 def not_blank(png: Path) -> bool:
@@ -162,10 +214,10 @@ def test_the_poem_as_a_picture(browser, server):
     sync_api.expect(plain).not_to_have_value("", timeout=60_000)
     first = [line for line in plain.input_value().split("\n\n")[0].split("\n") if line]
     page.locator("#picture").click()
-    link = page.locator("#picture-file a").first
-    sync_api.expect(link).to_be_visible(timeout=30_000)
-    href = link.get_attribute("href")
-    png = urllib.request.urlopen(href if href.startswith("http") else server + href, timeout=30).read()
+    image = page.locator("#picture-card img").first  # the card itself is shown, not a file box
+    sync_api.expect(image).to_be_visible(timeout=30_000)
+    src = image.get_attribute("src")
+    png = urllib.request.urlopen(src if src.startswith("http") else server + src, timeout=30).read()
     assert Image.open(io.BytesIO(png)).format == "PNG"
     assert han_glyphs_have_ink(png, path, first)
     page.close()

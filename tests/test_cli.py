@@ -122,6 +122,47 @@ def test_check_needs_no_model_and_no_tensorflow():
     assert "合律" in out.stdout and out.stdout.strip().endswith("no tensorflow")
 
 
+def test_check_labels_its_columns_and_shows_where_either_tone_goes():
+    """The two columns of 平仄 say which is the poem (本诗) and which the pattern (格律); the
+    pattern has 中 where the check lets either tone stand, a ✗ stands under each fault, in the
+    column of its character, and a legend says so. --json is the report as it was."""
+    from poetgen.prosody import check_text
+
+    def table(out) -> list[str]:
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        start = next(i for i, line in enumerate(lines) if "本诗" in line)
+        header, first = lines[start], lines[start + 1]
+        # 格律 heads the pattern's column: each cell is one character wide, full-width
+        assert header.lstrip().startswith("本诗") and header.index("格律") == first.rindex(" ") + 1
+        assert "中：可平可仄" in lines[-2] and "✗：失律" in lines[-2] and lines[-1].startswith("韵脚")
+        return lines[start + 1:-2]
+
+    # 床前明月光 (simplified): the pattern lets the first and third characters go except where
+    # 孤平 or 三平尾 would follow; two faults: 月 in line 2 where 平 is wanted, 头 in line 3 where 仄 is.
+    libai = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+    rows = table(run_cli("check", libai))
+    assert rows == ["  平平平仄平   平平中仄平",
+                    "  平仄仄仄平   中仄仄平平",
+                    "        ✗",
+                    "  仄平中平仄   中仄中平仄",
+                    "    ✗",
+                    "  平平中仄中   平平中仄平"]
+    report = check_text(libai)
+    assert report.violations == [[1, 3], [2, 1]]
+    for row, (line, position) in zip((rows[2], rows[4]), report.violations):
+        assert row.index("✗") == rows[2 * line - 1].index(report.tones[line]) + 2 * position  # full-width cells
+
+    # a ci: the 词谱's own 中, and the 下阕 apart
+    yan_shu = "一曲新词酒一杯，去年天气旧亭台。夕阳西下几时回？无可奈何花落去，似曾相识燕归来。小园香径独徘徊。"
+    rows = table(run_cli("check", "--cipai", "浣溪沙", yan_shu))
+    assert rows[0] == "  仄仄平平仄仄平   中仄平平仄仄平" and rows[3] == "" and len(rows) == 7
+    assert "✗" not in "".join(rows)
+
+    out = run_cli("check", "--json", libai)
+    assert out.returncode == 0 and out.stdout == json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
 def on_a_terminal(*args: str) -> tuple[str, str]:
     """(stdout, what a terminal on standard error shows) of a CLI run."""
     import fcntl

@@ -126,15 +126,31 @@ def test_the_shipped_model_writes_a_ci_by_its_tune(shipped_poet, tune):
 
 def test_simplified_display_never_needs_an_extension_block_font():
     """Every character the shipped model can write shows, in simplified, as a character of the
-    CJK basic or extension-A blocks where its traditional form is one (鑪 stays 鑪, not 𬬻)."""
-    from poetgen.script import Script, is_common
+    basic CJK block (U+4E00-U+9FFF) where it has a form there: its standard simplified form (讌 is
+    宴, not OpenCC's 䜩 of extension A), else its traditional form (鑪 stays 鑪, not 𬬻 of
+    extension E; 鸂 stays 鸂, not 㶉). A character with no such form is never shown in a rarer
+    block than its own (䆉 stays 䆉, not 𫁂)."""
+    import opencc
+
+    from poetgen.script import COMMON_FORMS, Script, is_common, rarity
     from poetgen.tokenizer import Tokenizer
 
     tokenizer = Tokenizer.load(SHIPPED / "vocab.json")
-    chars = "".join(t for t in tokenizer.tokens[tokenizer.first_char:] if is_common(t))
-    shown = Script(tokenizer.index).display(chars, "simplified")
-    assert len(shown) == len(chars) and all(is_common(ch) for ch in shown)
-    assert Script(tokenizer.index).display("洪鑪待詔回", "simplified") == "洪鑪待诏回"
+    script = Script(tokenizer.index)
+    t2s = opencc.OpenCC("t2s")
+    chars = tokenizer.tokens[tokenizer.first_char:]
+    shown = script.display("".join(chars), "simplified")
+    assert len(shown) == len(chars)
+    for char, one in zip(chars, shown):
+        assert script.display(char, "simplified") == one  # alone as in a text
+        assert rarity(one) <= rarity(char), char
+        if any(form and is_common(form) for form in (COMMON_FORMS.get(char), t2s.convert(char), char)):
+            assert is_common(one), f"{char} is shown as {one} (U+{ord(one):04X})"
+    assert script.display("讌", "simplified") == "宴"
+    assert script.display("開讌夜闌珊", "simplified") == "开宴夜阑珊"
+    assert script.display("洪鑪待詔回", "simplified") == "洪鑪待诏回"
+    assert script.display("鸂鶒", "simplified") == "鸂鶒"
+    assert script.display("讌", "traditional") == "讌"  # the traditional display is the model's text
 
 
 def test_a_poem_is_the_same_alone_or_in_a_batch_of_any_size(shipped_poet):

@@ -45,7 +45,7 @@ def test_free_form_in_song_style_lets_the_model_choose_the_form(tiny_poet):
 
 @pytest.mark.parametrize("style", ["元", "", None, 3])
 def test_unknown_style_is_refused_by_name(tiny_poet, style):
-    with pytest.raises(GenerationError, match="style must be one of"):
+    with pytest.raises(GenerationError, match="style must be"):
         tiny_poet.write(form="五绝", style=style)
 
 

@@ -23,7 +23,7 @@ def client(server):
 
 def test_named_endpoints_only(client):
     assert set(client.view_api(return_format="dict")["named_endpoints"]) == {
-        "/write", "/check", "/regenerate", "/alternatives"}
+        "/write", "/check", "/repair", "/regenerate", "/alternatives"}
 
 
 def plain_text(markup: str) -> str:
