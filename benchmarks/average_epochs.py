@@ -18,12 +18,13 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from poetgen.config import ModelConfig  # noqa: E402
-from poetgen.corpus import SONG, SONGCI, load_split  # noqa: E402
-from poetgen.evaluate import REGULATED_TANG, split_perplexity  # noqa: E402
-from poetgen.model import build_model  # noqa: E402
-from poetgen.tokenizer import Tokenizer  # noqa: E402
-from poetgen.train import averaged_weights, epoch_files  # noqa: E402
+from poetgen.corpus.splits import load_split
+from poetgen.model.config import ModelConfig  # noqa: E402
+from poetgen.model.evaluate import REGULATED_TANG, split_perplexity  # noqa: E402
+from poetgen.model.network import build_model  # noqa: E402
+from poetgen.model.tokenizer import Tokenizer  # noqa: E402
+from poetgen.text.forms import SONG, SONGCI  # noqa: E402
+from poetgen.training.export import averaged_weights, epoch_files  # noqa: E402
 
 SHOWN = ("all", REGULATED_TANG, SONG, SONGCI)
 

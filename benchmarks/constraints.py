@@ -23,7 +23,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from poetgen.api import Poet  # noqa: E402
-from poetgen.corpus import FORMS, load_split, split_lines  # noqa: E402
+from poetgen.corpus.splits import load_split
+from poetgen.text.forms import FORMS, split_lines  # noqa: E402
 
 SHAPES = {"五绝": (5, 4), "七绝": (7, 4), "五律": (5, 8), "七律": (7, 8)}
 FREE_OF_RULES = dict(tones="off", no_copy=False, max_repeat=0)
@@ -69,7 +70,7 @@ def fixed_positions_kept(poem, pattern) -> tuple[int, int]:
 
 
 def ci_report(poet: Poet, n: int, known: set[str]) -> dict:
-    from poetgen.cipu import find, load
+    from poetgen.verse.tunes import find, load
 
     out: dict = {"ci_per_tune": n, "tunes": {}}
     for name in list(load())[:10]:

@@ -3,7 +3,7 @@ what a visitor waits for right after the page says it is ready.
 
     python -m benchmarks.first_request [--model DIR] [--json]
 
-The page's own handlers (poetgen.web.Handlers) over a LoadingPoet, exactly as `python app.py`
+The page's own handlers (poetgen.app.handlers.Handlers) over a LoadingPoet, exactly as `python app.py`
 builds them, without HTTP (benchmarks.load times the HTTP side). It waits until the loader says
 the decoding loops are warm, then times each kind twice in a row with other seeds.
 """
@@ -14,7 +14,7 @@ import argparse
 import json
 import time
 
-from poetgen.web import NO_TUNE, Handlers, LoadingPoet
+from poetgen.app.handlers import NO_TUNE, Handlers, LoadingPoet
 
 CHECKED = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
 SEEDS = (101, 202)

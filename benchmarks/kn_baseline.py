@@ -15,9 +15,9 @@ import math
 import time
 from collections import Counter
 
-from poetgen.corpus import load_split
-from poetgen.evaluate import subsets
-from poetgen.tokenizer import Tokenizer
+from poetgen.corpus.splits import load_split
+from poetgen.model.evaluate import subsets
+from poetgen.model.tokenizer import Tokenizer
 
 
 def discount(counts) -> float:

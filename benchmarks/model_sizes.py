@@ -1,7 +1,7 @@
 """Training tokens/s of candidate model sizes, to choose the size that trains well in the time
 there is (`python -m benchmarks.model_sizes [--vocab 8400] [--steps 8]`).
 
-Each candidate is poetgen's real compiled step (`poetgen.train.make_train_step`) on random
+Each candidate is poetgen's real compiled step (`poetgen.training.train.make_train_step`) on random
 batches of the corpus's typical shape (128 poems x 64 tokens); the candidates are timed in turns,
 since this machine's speed drifts within minutes. Printed with each: parameters, and the FLOPs
 share of the output layer, which grows with the vocabulary.
@@ -17,7 +17,7 @@ import platform
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from poetgen.model import ModelConfig, build_model  # noqa: E402
+from poetgen.model.network import ModelConfig, build_model  # noqa: E402
 
 from .speed import batches, interleaved_tokens_per_s, poetgen_trainer  # noqa: E402
 

@@ -58,10 +58,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from poetgen.corpus import CI, FORMS, SONG, SONGCI, TANG, is_han, load_split, split_lines, strip_notes
+from poetgen.corpus.prepare import strip_notes
+from poetgen.corpus.splits import load_split
 from poetgen.defaults import default_corpus_dir, default_model_dir
 from poetgen.errors import PoetgenError
-from poetgen.tokenizer import Tokenizer
+from poetgen.model.tokenizer import Tokenizer
+from poetgen.text.forms import CI, FORMS, SONG, SONGCI, TANG, is_han, split_lines
 
 KEY_FORMAT = "poetgen-readers-1"
 HUMAN = "human"
@@ -157,7 +159,7 @@ def _opencc(config: str):
 
 @cache
 def _script():
-    from poetgen.script import Script
+    from poetgen.text.script import Script
 
     return Script({})  # display needs no vocabulary
 
@@ -202,7 +204,7 @@ def plan_slots(count: int, seed: int) -> list[Slot]:
 @cache
 def main_shape(cipai: str) -> tuple[int, ...]:
     """A tune's most written shape: the one poetgen writes, so readers compare like with like."""
-    from poetgen.cipu import find
+    from poetgen.verse.tunes import find
 
     return tuple(find(cipai).lengths)
 
@@ -265,7 +267,7 @@ def parse_source(arg: str) -> Source:
     fixed = sorted(set(params) & set(RESERVED))
     if fixed:
         raise ReadersError(f"--source {name}: {', '.join(fixed)} come from the human items, not the source")
-    from poetgen.params import WriteParams
+    from poetgen.writing.params import WriteParams
 
     WriteParams.of(**{k: v for k, v in params.items() if k != "rerank"})  # names an unknown parameter now
     return Source(name, params=params)
@@ -306,7 +308,7 @@ def read_poem_file(source: Source) -> list[dict]:
 
 def canonical_tune(cipai: str) -> str:
     """The 词谱's spelling of a tune (either script given), or the name as given."""
-    from poetgen.cipu import find
+    from poetgen.verse.tunes import find
 
     try:
         return find(cipai).name if cipai else ""
@@ -544,8 +546,8 @@ def likelihoods(model_dir: str | Path, items: list[dict], want_backward: bool) -
     characters the model's vocabulary lacks), read as the model's direction asks."""
     import numpy as np
 
-    from poetgen.evaluate import token_nll
-    from poetgen.model import load_model_dir
+    from poetgen.model.evaluate import token_nll
+    from poetgen.model.network import load_model_dir
 
     model, config, tok = load_model_dir(model_dir)
     if config.reverse != want_backward:

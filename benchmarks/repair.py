@@ -15,9 +15,11 @@ import statistics
 import time
 
 from poetgen import Poet
-from poetgen.corpus import FORMS, load_split
+from poetgen.corpus.splits import load_split
 from poetgen.errors import GenerationError
-from poetgen.prosody import PING, ZE, check_text
+from poetgen.text.forms import FORMS
+from poetgen.verse.check import check_text
+from poetgen.verse.pingshui import PING, ZE
 
 MARKS = "，。"
 

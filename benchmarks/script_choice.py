@@ -12,8 +12,9 @@ from collections import Counter, defaultdict
 
 from opencc import OpenCC
 
-from poetgen.corpus import is_han, load_split
-from poetgen.prosody import rhyme_table
+from poetgen.corpus.splits import load_split
+from poetgen.text.forms import is_han
+from poetgen.verse.pingshui import rhyme_table
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
 
 Side by side in one run, on the shipped model's architecture and vocabulary:
 - the machine: float32 matmul peak (numpy, all cores) and memory read bandwidth;
-- training tokens/s of poetgen's own compiled step (`poetgen.train.make_train_step`: Adam with
+- training tokens/s of poetgen's own compiled step (`poetgen.training.train.make_train_step`: Adam with
   clipping, masked cross-entropy, the LSTM's hand-written gradient), of the same step with
   Keras's own LSTM gradient, and of the same model in PyTorch (`nn.LSTM`, the same shapes,
   batch and vocabulary; install it with `pip install -e ".[bench]"`), their ratio, and the
@@ -39,7 +39,7 @@ from benchmarks.generation import (  # noqa: E402
     print_report,
 )
 from poetgen.api import Poet  # noqa: E402
-from poetgen.model import ModelConfig, build_model, keras, read_config  # noqa: E402
+from poetgen.model.network import ModelConfig, build_model, keras, read_config  # noqa: E402
 
 QIJUE_STEPS = 34  # <form> + 28 characters + 4 marks + <eos>
 
@@ -128,7 +128,7 @@ def poetgen_trainer(cfg: ModelConfig, keras_lstm: bool = False):
     own LSTM and gradient and TensorFlow's own cross-entropy kernel (what poetgen's replaces)."""
     import tensorflow as tf
 
-    from poetgen.train import make_train_step
+    from poetgen.training.step import make_train_step
 
     keras.utils.set_random_seed(1)
     model = build_model(cfg)

@@ -10,7 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from poetgen.prosody import PING, UNKNOWN, ZE, fits, rhyme_table
+from poetgen.verse.patterns import fits
+from poetgen.verse.pingshui import PING, UNKNOWN, ZE, rhyme_table
 
 
 def agreement(source: str | Path, files: int | None = None) -> dict:

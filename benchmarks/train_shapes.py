@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from poetgen.defaults import default_model_dir
-from poetgen.model import read_config
+from poetgen.model.network import read_config
 
 from .speed import batches, interleaved_tokens_per_s, poetgen_trainer
 

@@ -10,7 +10,25 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from .corpus.splits import corpus_texts, read_split_text, split_path
+from .defaults import MAX_POEMS, MAX_SEED, default_corpus_dir, default_model_dir
+from .errors import GenerationError, ModelError
+from .model.network import load_model_dir, weights_path
 from .native_log import quiet_native_stderr
+from .text.script import Script
+from .verse.check import Report, check_text
+from .verse.pingshui import rhyme_table
+from .writing.decoder import Decoder
+from .writing.editor import Editor
+from .writing.merging import MergingDecoder
+from .writing.params import WriteParams
+from .writing.repair import Repaired, Repairer
+from .writing.request import RequestMaker
+from .writing.rules.no_copy import corpus_lines
+from .writing.scoring import Scorer
+from .writing.theme_bias import ThemeBias
+from .writing.vocabulary import Vocabulary
+from .writing.writer import Poem, Writer
 
 # TensorFlow's C++ lines mean nothing to a user of the API, as to one of the command line or the
 # page: level 3 silences those that come on first use (the cuInit probe when the model loads,
@@ -20,24 +38,6 @@ from .native_log import quiet_native_stderr
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 with quiet_native_stderr():
     import tensorflow  # noqa: F401
-
-from .constraints import Vocabulary  # noqa: E402
-from .corpus import corpus_texts, read_split_text, split_path  # noqa: E402
-from .defaults import MAX_POEMS, MAX_SEED, default_corpus_dir, default_model_dir  # noqa: E402
-from .editor import Editor  # noqa: E402
-from .errors import GenerationError, ModelError  # noqa: E402
-from .merging import MergingDecoder  # noqa: E402
-from .model import load_model_dir, weights_path  # noqa: E402
-from .params import WriteParams  # noqa: E402
-from .prosody import Report, check_text, rhyme_table  # noqa: E402
-from .repair import Repaired, Repairer  # noqa: E402
-from .request import RequestMaker  # noqa: E402
-from .rules.no_copy import corpus_lines  # noqa: E402
-from .sampler import Decoder  # noqa: E402
-from .scoring import Scorer  # noqa: E402
-from .script import Script  # noqa: E402
-from .theme import ThemeBias  # noqa: E402
-from .writer import Poem, Writer  # noqa: E402
 
 __all__ = ["Poem", "Poet", "WriteParams"]
 
@@ -167,5 +167,3 @@ class Poet:
         self.rewrite(poem.id, 1, 2, poem.lines[1][2])
         self.repair("白天依山尽，黄河入海流。欲穷千里目，更上一层楼。")
         self.check(poem.text)
-
-

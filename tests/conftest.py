@@ -89,7 +89,7 @@ def fixture_dataset_all(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
     """A few hundred poems of the shipped corpus: enough for a tiny model to learn something."""
-    from poetgen.corpus import read_split_text
+    from poetgen.corpus.splits import read_split_text
 
     out = tmp_path_factory.mktemp("tiny_corpus")
     for split, count in (("train", 400), ("valid", 40)):
@@ -107,7 +107,7 @@ TINY_MODEL = {"embed_dim": 16, "hidden": 32, "proj_dim": 16, "dropout": 0.0}
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_corpus, tmp_path_factory):
-    from poetgen.train import TrainConfig, train
+    from poetgen.training.loop import TrainConfig, train
 
     run = tmp_path_factory.mktemp("runs") / "tiny"
     state = train(tiny_corpus, run, TINY_MODEL,
@@ -118,7 +118,7 @@ def tiny_run(tiny_corpus, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_run, tmp_path_factory) -> Path:
-    from poetgen.train import export
+    from poetgen.training.export import export
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     export(tiny_run[0], out, command="poetgen train (test)")
@@ -134,7 +134,7 @@ def tiny_poet(tiny_model_dir):
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "poetgen.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "poetgen", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, env=env)
 
 
@@ -142,7 +142,7 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def server(tiny_poet, tmp_path_factory):
     """The page on a live Gradio server (loopback, a free port), over the tiny model."""
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
-    from poetgen.web import launch
+    from poetgen.app.page import launch
 
     app = launch(tiny_poet, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
     yield app.local_url.rstrip("/")
@@ -155,14 +155,14 @@ def server(tiny_poet, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tok():
-    from poetgen.tokenizer import Tokenizer
+    from poetgen.model.tokenizer import Tokenizer
 
     return Tokenizer.build(["山山山山水水水月月風"], min_count=1)
 
 
 @pytest.fixture(scope="session")
 def env(tok):
-    from poetgen.rules import Env
+    from poetgen.writing.rules import Env
 
     # 山 and 水 rhyme in group 0, 月 in groups 0 and 1, 風 in none
     members = np.zeros((len(tok), 2), bool)
@@ -174,7 +174,7 @@ def env(tok):
 def make_step(rule, env, t=0, prev=None, counts=None, inputs=None, state=None, batch=1):
     import tensorflow as tf
 
-    from poetgen.rules import Step
+    from poetgen.writing.rules import Step
 
     inputs = {k: tf.constant(v) for k, v in (inputs or {}).items()}
     state = {k: tf.constant(v) for k, v in (state or {}).items()}
@@ -185,7 +185,7 @@ def make_step(rule, env, t=0, prev=None, counts=None, inputs=None, state=None, b
 def allowed(logits) -> list[list[bool]]:
     import numpy as np
 
-    from poetgen.rules import NEG_INF
+    from poetgen.writing.rules import NEG_INF
 
     return (np.asarray(logits) > NEG_INF / 2).tolist()
 

@@ -3,7 +3,8 @@
 import pytest
 
 from poetgen.errors import GenerationError
-from poetgen.prosody import PING, ZE, patterns
+from poetgen.verse.patterns import patterns
+from poetgen.verse.pingshui import PING, ZE
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ with start text, acrostic, theme, ids, alternatives and rewrites; bad requests a
 import numpy as np
 import pytest
 
-from poetgen.cilin import NAMES, bu_of
-from poetgen.cipu import find
 from poetgen.errors import GenerationError
-from poetgen.prosody import check_text
+from poetgen.verse.check import check_text
+from poetgen.verse.ci_rhymes import NAMES, bu_of
+from poetgen.verse.tunes import find
 
 TUNES = ("浣溪沙", "菩萨蛮", "西江月", "如梦令")
 
@@ -96,7 +96,7 @@ def test_bad_ci_requests_are_named(tiny_poet, kwargs, message):
 
 
 def test_no_ci_line_of_four_or_more_is_copied(tiny_poet):
-    from poetgen.corpus import load_split
+    from poetgen.corpus.splits import load_split
 
     corpus_lines = set()
     for split in ("train", "valid"):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from poetgen.cilin import BU, N_BU, NAMES, _group_bu, bu_index, bu_of
-from poetgen.prosody import rhyme_table
+from poetgen.verse.ci_rhymes import BU, N_BU, NAMES, _group_bu, bu_index, bu_of
+from poetgen.verse.pingshui import rhyme_table
 
 
 @pytest.fixture(scope="module")

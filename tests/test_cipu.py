@@ -5,19 +5,11 @@ import re
 
 import pytest
 
-from poetgen.cipu import (
-    AGREE,
-    _stanza_break,
-    by_shape,
-    check_as_ci,
-    derive,
-    find,
-    load,
-    load_variants,
-    main,
-)
+from poetgen.corpus.derive_tunes import AGREE, _stanza_break, derive, main
 from poetgen.errors import GenerationError
-from poetgen.prosody import check_text, rhyme_table
+from poetgen.verse.check import check_as_ci, check_text
+from poetgen.verse.pingshui import rhyme_table
+from poetgen.verse.tunes import by_shape, find, load, load_variants
 
 PING_RHYMES = "天山年寒間前煙邊船仙閒"  # 第七部, 平
 ZE_ENDS = "月雪"  # 第十八部, 入: never rhymes with the 平 ends
@@ -53,11 +45,11 @@ def test_derivation_reads_shape_tones_rhymes_from_the_ci():
 
 
 def test_derivation_is_byte_identical(tmp_path, monkeypatch):
-    import poetgen.corpus
+    import poetgen.corpus.splits
 
     rows = fixture_rows()
-    monkeypatch.setattr(poetgen.corpus, "load_split", lambda corpus, split: rows if split == "train" else [])
-    monkeypatch.setattr("poetgen.cipu.MIN_POEMS", 10)
+    monkeypatch.setattr(poetgen.corpus.splits, "load_split", lambda corpus, split: rows if split == "train" else [])
+    monkeypatch.setattr("poetgen.corpus.derive_tunes.MIN_POEMS", 10)
     outs = []
     for name in ("a.json", "b.json"):
         main(["--corpus", "unused", "--out", str(tmp_path / name)])

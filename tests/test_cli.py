@@ -58,7 +58,7 @@ def test_check_reads_stdin_and_argument(tiny_model_dir):
     from conftest import REPO
 
     text = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
-    out = subprocess.run([sys.executable, "-m", "poetgen.cli", "check", "-", "--model", str(tiny_model_dir),
+    out = subprocess.run([sys.executable, "-m", "poetgen", "check", "-", "--model", str(tiny_model_dir),
                           "--json"], input=text, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
@@ -66,7 +66,7 @@ def test_check_reads_stdin_and_argument(tiny_model_dir):
 
 
 def test_bad_input_gives_one_line_and_exit_1(tiny_model_dir, tmp_path, capsys):
-    from poetgen.cli import main
+    from poetgen.app.cli import main
 
     cases = [
         (("generate", "--model", str(tmp_path / "nowhere")), "model directory not found"),
@@ -100,7 +100,7 @@ def test_onednn_is_on_before_tensorflow_loads():
 
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "0"
-    code = "import poetgen.cli, tensorflow"
+    code = "import poetgen.app.cli, tensorflow"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "oneDNN custom operations are on" in done.stderr
@@ -113,7 +113,7 @@ def test_check_needs_no_model_and_no_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys; from poetgen.cli import main; "
+    code = ("import sys; from poetgen.app.cli import main; "
             "main(['check', '白日依山尽，黄河入海流。欲穷千里目，更上一层楼。']); "
             "print('tensorflow loaded' if 'tensorflow' in sys.modules else 'no tensorflow')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
@@ -126,7 +126,7 @@ def test_check_labels_its_columns_and_shows_where_either_tone_goes():
     """The two columns of 平仄 say which is the poem (本诗) and which the pattern (格律); the
     pattern has 中 where the check lets either tone stand, a ✗ stands under each fault, in the
     column of its character, and a legend says so. --json is the report as it was."""
-    from poetgen.prosody import check_text
+    from poetgen.verse.check import check_text
 
     def table(out) -> list[str]:
         assert out.returncode == 0, out.stderr
@@ -177,7 +177,7 @@ def on_a_terminal(*args: str) -> tuple[str, str]:
 
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real size: tqdm draws
-    proc = subprocess.Popen([sys.executable, "-m", "poetgen.cli", *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "poetgen", *args], stdout=subprocess.PIPE,
                             stderr=follower, cwd=REPO, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     os.close(follower)

@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 
 from poetgen.api import Poet
-from poetgen.corpus import SHAPE_OF_FORM
 from poetgen.errors import GenerationError
-from poetgen.prosody import check
+from poetgen.text.forms import SHAPE_OF_FORM
+from poetgen.verse.check import check
 
 
 def rhyme_chars(poem, form, lines_rhymed):
@@ -149,9 +149,10 @@ def test_impossible_requests_name_the_constraint(tiny_poet, kwargs, message):
 
 
 def test_small_rhyme_group_is_refused():
-    from poetgen.constraints import Request, Vocabulary, plan_request
-    from poetgen.prosody import rhyme_table
-    from poetgen.tokenizer import Tokenizer
+    from poetgen.model.tokenizer import Tokenizer
+    from poetgen.verse.pingshui import rhyme_table
+    from poetgen.writing.planning import Request, plan_request
+    from poetgen.writing.vocabulary import Vocabulary
 
     table = rhyme_table()
     vocab = Vocabulary(Tokenizer.build(["東同山水天"], min_count=1), table)
@@ -164,7 +165,7 @@ def test_form_lengths_table():
 
 
 def test_with_no_form_the_start_text_chooses_a_regulated_form(tiny_poet):
-    from poetgen.corpus import FORMS, SHAPE_OF_FORM
+    from poetgen.text.forms import FORMS, SHAPE_OF_FORM
 
     forms = {tiny_poet.write(start="明月", n=1, seed=s)[0].form for s in range(12)}
     assert forms <= set(FORMS) and len(forms) > 1  # the seed chooses among the four
@@ -175,6 +176,6 @@ def test_with_no_form_the_start_text_chooses_a_regulated_form(tiny_poet):
         assert long.form in ("五律", "七律")
     odd = tiny_poet.write(start="明月照高樓上，", n=1, seed=1)[0]  # a first line of 6 fits no regulated form
     assert odd.form == "其他"
-    from poetgen.params import WriteParams
+    from poetgen.writing.params import WriteParams
 
     assert tiny_poet.requests.prepare(WriteParams(start="明月", form="free"), 1).request.form == "free"

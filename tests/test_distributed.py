@@ -21,7 +21,7 @@ TINY_FLAGS = ["--embed-dim", "16", "--hidden", "32", "--proj-dim", "16", "--min-
 
 
 def train_command(corpus: Path, run: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "poetgen.cli", "train", "--corpus", str(corpus), "--run", str(run),
+    return [sys.executable, "-m", "poetgen", "train", "--corpus", str(corpus), "--run", str(run),
             *TINY_FLAGS, *extra]
 
 
@@ -192,7 +192,7 @@ def test_sigterm_saves_a_checkpoint_before_exiting(tiny_corpus, tmp_path):
 
 
 def test_a_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_corpus, tmp_path, capsys):
-    from poetgen.train import TrainConfig, train
+    from poetgen.training.loop import TrainConfig, train
 
     cfg = TrainConfig(epochs=1, batch_size=16, steps_per_epoch=12, min_count=2, checkpoint_every=5)
     train(tiny_corpus, tmp_path / "r", TINY_MODEL, cfg, verbose=0, limit_poems=200)
@@ -207,7 +207,8 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_previous(tiny_corpus, tmp
 
 
 def test_a_checkpoint_of_another_model_is_refused(tiny_corpus, tmp_path):
-    from poetgen.train import CheckpointError, TrainConfig, train
+    from poetgen.training.checkpoints import CheckpointError
+    from poetgen.training.loop import TrainConfig, train
 
     cfg = TrainConfig(epochs=1, batch_size=16, steps_per_epoch=3, min_count=2)
     train(tiny_corpus, tmp_path / "a", TINY_MODEL, cfg, verbose=0, limit_poems=200)

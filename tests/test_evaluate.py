@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from poetgen.corpus import normalize_poem
+from poetgen.corpus.prepare import normalize_poem
 from poetgen.errors import CorpusError
-from poetgen.evaluate import evaluate_poems
+from poetgen.model.evaluate import evaluate_poems
 
 
 def hand_perplexity(model, tok, texts_forms):
@@ -60,8 +60,8 @@ def test_evaluate_reads_a_folder_and_rejects_bad_input(tiny_poet, tmp_path):
 
 
 def test_split_perplexity_reports_each_subset_from_its_own_poems(tiny_poet, tiny_corpus):
-    from poetgen.corpus import load_split
-    from poetgen.evaluate import REGULATED_TANG, split_perplexity, validation_perplexity
+    from poetgen.corpus.splits import load_split
+    from poetgen.model.evaluate import REGULATED_TANG, split_perplexity, validation_perplexity
 
     tok = tiny_poet.tokenizer
     rows = load_split(tiny_corpus, "valid")
@@ -86,7 +86,7 @@ def test_evaluate_converts_a_ci_file_and_opens_it_as_ci(tiny_poet, tmp_path):
     result = evaluate_poems(tiny_poet.model, tiny_poet.tokenizer, path)
     # scored as the traditional text under <宋词> and the tune (or <词>): the same as by hand
     tok = tiny_poet.tokenizer
-    from poetgen.evaluate import validation_perplexity
+    from poetgen.model.evaluate import validation_perplexity
 
     opening = tok.opening("词", "宋词", "浣溪沙")
     seq = np.asarray(tok.encode("一曲新詞酒一杯。去年天氣舊亭臺。", opening=opening), np.int32)

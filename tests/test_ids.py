@@ -5,10 +5,10 @@ import json
 
 import pytest
 
+from poetgen.app.page import EXAMPLES
 from poetgen.errors import GenerationError
-from poetgen.ids import decode_id, make_id
-from poetgen.params import WriteParams
-from poetgen.web import EXAMPLES
+from poetgen.writing.ids import decode_id, make_id
+from poetgen.writing.params import WriteParams
 
 MODEL = "8d2f6280290e"
 

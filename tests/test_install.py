@@ -22,7 +22,7 @@ def installed(tmp_path_factory) -> str:
 def run(installed: str, cwd, *args, **env) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in ("POETGEN_MODEL", "POETGEN_CORPUS")}
     environment.update(PYTHONPATH=installed, **env)
-    return subprocess.run([sys.executable, "-m", "poetgen.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "poetgen", *args], capture_output=True, text=True,
                           timeout=300, cwd=cwd, env=environment)
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from poetgen.lstm import lstm_sequence
-from poetgen.model import ModelConfig, build_model, forward, keras
-from poetgen.train import COMPILED_LOSS_MIN_VOCAB, make_train_step, token_loss_sum
+from poetgen.model.lstm import lstm_sequence
+from poetgen.model.network import ModelConfig, build_model, forward, keras
+from poetgen.training.step import COMPILED_LOSS_MIN_VOCAB, make_train_step, token_loss_sum
 
 
 def values_and_grads(fn, x, weights, upstream):

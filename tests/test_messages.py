@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from poetgen.cipu import find
 from poetgen.errors import GenerationError, ModelError
-from poetgen.ids import decode_id
 from poetgen.messages import MESSAGES, quoted
-from poetgen.prosody import check_text
+from poetgen.verse.check import check_text
+from poetgen.verse.tunes import find
+from poetgen.writing.ids import decode_id
 
 PACKAGE = Path(__file__).resolve().parent.parent / "poetgen"
 CODED = ("GenerationError", "PictureError")

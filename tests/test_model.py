@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from poetgen.errors import ModelError
-from poetgen.model import ModelConfig, build_model, load_model_dir, round_to_half, save_model_dir
-from poetgen.tokenizer import Tokenizer
+from poetgen.model.network import ModelConfig, build_model, load_model_dir, round_to_half, save_model_dir
+from poetgen.model.tokenizer import Tokenizer
 
 
 def small(tmp_path, layers=1, proj=8):

@@ -25,7 +25,19 @@ import uuid
 
 import pytest
 
-from poetgen.ids import CHOICE, CHOICES, DEFAULTS, FIELDS, FLOAT, TEXT, THOUSANDTHS, WHOLE, _varint, make_id, model_tag
+from poetgen.writing.ids import (
+    CHOICE,
+    CHOICES,
+    DEFAULTS,
+    FIELDS,
+    FLOAT,
+    TEXT,
+    THOUSANDTHS,
+    WHOLE,
+    _varint,
+    make_id,
+    model_tag,
+)
 
 # The arguments of /write, in the order of the page's inputs (as tests/test_web.py has them).
 WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified", "唐", "（选词牌）"]
@@ -233,7 +245,7 @@ def written_id(server) -> str:
 
 def test_forged_ids_are_the_ids_the_model_makes(model_hash):
     """The forging here is poetgen's own format: a forged id equals make_id's for the same request."""
-    from poetgen.params import WriteParams
+    from poetgen.writing.params import WriteParams
 
     params = WriteParams(form="七绝", max_tokens=100, temperature=1.5)
     forged = pg5(model_hash, 7, 3, field("form", CHOICE, _varint(CHOICES["form"].index("七绝")))

@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from poetgen.prosody import EITHER, PING, UNKNOWN, ZE, check, fits, has_gu_ping, has_san_ping_wei, patterns, rhyme_table
+from poetgen.verse.check import check
+from poetgen.verse.patterns import fits, has_gu_ping, has_san_ping_wei, patterns
+from poetgen.verse.pingshui import EITHER, PING, UNKNOWN, ZE, rhyme_table
 
 STRAINS = Path(__file__).resolve().parents[2] / "shared" / "chinese-poetry"
 
@@ -85,7 +87,7 @@ def test_an_ambiguous_simplified_character_counts_as_each_it_may_stand_for():
     """叹 is 嘆 (平 in the table) or 歎 (平 or 仄): a poem the model wrote with 歎, shown in
     simplified characters, is not faulted at that 仄 position for OpenCC's choice of 嘆;
     written in traditional characters, 嘆 is read as itself."""
-    from poetgen.prosody import check_text
+    from poetgen.verse.check import check_text
 
     table = rhyme_table()
     assert table.simplified_sources["叹"] == {"嘆", "歎"} and "明" not in table.simplified_sources

@@ -8,9 +8,11 @@ import re
 import pytest
 from conftest import run_cli
 
-from poetgen.corpus import FORMS, load_split
+from poetgen.corpus.splits import load_split
 from poetgen.errors import GenerationError
-from poetgen.prosody import PING, ZE, check_text, rhyme_table
+from poetgen.text.forms import FORMS
+from poetgen.verse.check import check_text
+from poetgen.verse.pingshui import PING, ZE, rhyme_table
 
 MARKS = "，。"
 
@@ -106,7 +108,7 @@ def test_check_fix_from_the_command_line(tiny_model_dir):
 
 
 def test_the_page_shows_the_repair_with_its_changes_marked(tiny_poet):
-    from poetgen.web import Handlers
+    from poetgen.app.handlers import Handlers
 
     handlers = Handlers(tiny_poet)
     markup = handlers.repair("白天依山尽，黄河入海流。欲穷千里目，更上一层楼。")

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from poetgen.rules import MAX_CHAINS, CiRhyme, Env
+from poetgen.writing.rules import MAX_CHAINS, CiRhyme, Env
 
 
 def ci_env(tok):

@@ -1,6 +1,6 @@
 import tensorflow as tf
 
-from poetgen.rules import EndAfterPeriod
+from poetgen.writing.rules import EndAfterPeriod
 
 
 def test_a_poem_ends_only_after_a_period(tok, env, step, allowed_of):

@@ -1,6 +1,6 @@
 import tensorflow as tf
 
-from poetgen.rules import LineStart
+from poetgen.writing.rules import LineStart
 
 
 def test_after_a_mark_or_the_opening_a_line_begins(tok, env, step, allowed_of):

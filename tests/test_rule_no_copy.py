@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from poetgen.rules import Env, NoCopy, extend_hash, line_hash
+from poetgen.writing.rules import Env, NoCopy, extend_hash, line_hash
 
 
 def corpus_env(env, lines):

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from poetgen.rules import NoRepeat
+from poetgen.writing.rules import NoRepeat
 
 
 def test_a_character_at_its_limit_is_blocked(tok, env, step, allowed_of):

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from poetgen.rules import PositionMask
+from poetgen.writing.rules import PositionMask
 
 
 def test_each_column_takes_its_own_mask_and_merged_requests_keep_theirs(tok, env, step, allowed_of):

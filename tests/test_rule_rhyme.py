@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from poetgen.rules import Rhyme
+from poetgen.writing.rules import Rhyme
 
 
 def test_rhyme_keeps_open_groups_and_unused_characters(tok, env, step, allowed_of):

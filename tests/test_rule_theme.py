@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from poetgen.rules import THEME_FADE, Theme
+from poetgen.writing.rules import THEME_FADE, Theme
 
 
 def test_theme_pulls_until_a_keyword_is_written_then_fades(tok, env, step):

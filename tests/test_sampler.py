@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from poetgen.constraints import Request, plan_request
-from poetgen.corpus import SHAPE_OF_FORM
 from poetgen.errors import GenerationError
-from poetgen.params import WriteParams
-from poetgen.sampler import NEG_INF, log_normalizer, sample_rows, sample_top_k, top_p_filter
+from poetgen.text.forms import SHAPE_OF_FORM
+from poetgen.writing.decoder import NEG_INF, log_normalizer, sample_rows, sample_top_k, top_p_filter
+from poetgen.writing.params import WriteParams
+from poetgen.writing.planning import Request, plan_request
 
 
 def zero_states(decoder, batch):
@@ -32,8 +32,8 @@ def test_compiled_step_matches_the_keras_model(tiny_poet):
 def test_decoder_of_a_two_layer_model_matches_keras(tiny_poet):
     """The first layer reads a precomputed input table, the layers above a matmul on [x, h]:
     both must give Keras's own outputs."""
-    from poetgen.model import ModelConfig, build_model
-    from poetgen.sampler import Decoder
+    from poetgen.model.network import ModelConfig, build_model
+    from poetgen.writing.decoder import Decoder
 
     tok = tiny_poet.tokenizer
     model = build_model(ModelConfig(vocab_size=len(tok), embed_dim=8, hidden=12, layers=2, proj_dim=0))
@@ -304,7 +304,7 @@ def test_theme_bias_pulls_keywords_hardest_and_their_nearest_characters_gently(t
     sims[: tok.first_char] = -1  # never pull toward punctuation or control tokens
     sims[moon] = -np.inf
     nearest = np.argsort(-sims)[:12]
-    from poetgen.theme import STRENGTH
+    from poetgen.writing.theme_bias import STRENGTH
 
     assert bias[moon] == STRENGTH
     np.testing.assert_allclose(bias[nearest], STRENGTH * 0.4 * np.clip(sims[nearest], 0, 1), rtol=1e-5)

@@ -39,9 +39,9 @@ def test_the_shipped_model_writes_a_regulated_qijue(shipped_poet):
 
 def test_the_shipped_model_has_learned_the_corpus(shipped_poet):
     """Far below a uniform guess (perplexity = vocabulary size) on held-out poems."""
-    from poetgen.corpus import load_split
-    from poetgen.evaluate import validation_perplexity
-    from poetgen.train import encode_corpus
+    from poetgen.corpus.splits import load_split
+    from poetgen.model.evaluate import validation_perplexity
+    from poetgen.training.data import encode_corpus
 
     poems = load_split(SHIPPED_CORPUS, "valid")[:150]
     seqs = encode_corpus(poems, shipped_poet.tokenizer, max_len=128)
@@ -52,8 +52,8 @@ def test_the_shipped_model_has_learned_the_corpus(shipped_poet):
 def test_the_shipped_model_meets_the_target_on_regulated_tang_verse(shipped_poet):
     """Issue 14's target, measured here on the weights as loaded (float16 on disk), and the
     figure its card gives."""
-    from poetgen.corpus import load_split
-    from poetgen.evaluate import REGULATED_TANG, split_perplexity, subsets
+    from poetgen.corpus.splits import load_split
+    from poetgen.model.evaluate import REGULATED_TANG, split_perplexity, subsets
 
     rows = load_split(SHIPPED_CORPUS, "valid")
     regulated = [rows[i] for i in subsets(rows)[REGULATED_TANG]]
@@ -86,8 +86,8 @@ def test_recorded_ids_of_the_shipped_model_rebuild_their_poems(shipped_poet):
 
 def test_a_first_poem_from_start_text_alone_is_regulated_and_passes_the_check(shipped_poet):
     """`poetgen generate --start 明月 -n 20 --seed 1`: no form asked, so a regulated one."""
-    from poetgen.corpus import FORMS
-    from poetgen.prosody import check_text
+    from poetgen.text.forms import FORMS
+    from poetgen.verse.check import check_text
 
     poems = shipped_poet.write(start="明月", n=20, seed=1)
     assert len(poems) == 20
@@ -111,14 +111,14 @@ def test_the_shipped_model_writes_a_qilv_in_each_style_it_knows(shipped_poet, st
 
 @pytest.mark.parametrize("tune", ["浣溪沙", "水调歌头"])
 def test_the_shipped_model_writes_a_ci_by_its_tune(shipped_poet, tune):
-    from poetgen.cipu import find
+    from poetgen.verse.tunes import find
 
     pattern = find(tune)
     for poem in shipped_poet.write(cipai=tune, n=2, seed=5):
         assert [len(line) for line in poem.lines] == list(pattern.lengths)
         assert poem.check["ok"], poem.check["verdict"]
     if shipped_poet.tokenizer.conditioned:  # opened as the Song ci of this tune
-        from poetgen.params import WriteParams
+        from poetgen.writing.params import WriteParams
 
         plan = shipped_poet.writer.plan(WriteParams(cipai=tune), 1, 0)[1]
         assert [shipped_poet.tokenizer.tokens[t] for t in plan.forced[0, :2]] == ["<宋词>", f"<词牌:{tune}>"]
@@ -132,8 +132,8 @@ def test_simplified_display_never_needs_an_extension_block_font():
     block than its own (䆉 stays 䆉, not 𫁂)."""
     import opencc
 
-    from poetgen.script import COMMON_FORMS, Script, is_common, rarity
-    from poetgen.tokenizer import Tokenizer
+    from poetgen.model.tokenizer import Tokenizer
+    from poetgen.text.script import COMMON_FORMS, Script, is_common, rarity
 
     tokenizer = Tokenizer.load(SHIPPED / "vocab.json")
     script = Script(tokenizer.index)

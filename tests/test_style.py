@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from poetgen.errors import GenerationError
-from poetgen.params import WriteParams
+from poetgen.writing.params import WriteParams
 
 
 def test_style_sets_the_opening_and_travels_in_the_id(tiny_poet):
@@ -19,7 +19,7 @@ def test_style_sets_the_opening_and_travels_in_the_id(tiny_poet):
     assert [p.text for p in tang] != [p.text for p in song]  # the opening token changes the model's input
     assert tiny_poet.regenerate(song[2].id).text == song[2].text
     # the forced opening of each is the collection, then the form
-    from poetgen.constraints import plan_request
+    from poetgen.writing.planning import plan_request
 
     for style, name in (("唐", "<唐诗>"), ("宋", "<宋诗>")):
         req = tiny_poet.requests.prepare(WriteParams(**{**_params(), "style": style}), 0).request
@@ -53,9 +53,9 @@ def test_an_old_tang_only_model_directory_loads_and_writes(tiny_corpus, tmp_path
     """A model directory of format 1 (its vocabulary knows forms only) still writes poems, and
     says clearly that it cannot write in the Song manner."""
     from poetgen.api import Poet
-    from poetgen.corpus import load_split
-    from poetgen.model import ModelConfig, build_model, save_model_dir
-    from poetgen.tokenizer import Tokenizer
+    from poetgen.corpus.splits import load_split
+    from poetgen.model.network import ModelConfig, build_model, save_model_dir
+    from poetgen.model.tokenizer import Tokenizer
 
     rows = load_split(tiny_corpus, "train")
     tok = Tokenizer.build((r["text"] for r in rows), min_count=2)  # format 1: no tunes, no collections

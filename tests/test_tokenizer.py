@@ -3,7 +3,7 @@ import json
 import pytest
 
 from poetgen.errors import ModelError
-from poetgen.tokenizer import SPECIALS, Tokenizer
+from poetgen.model.tokenizer import SPECIALS, Tokenizer
 
 
 def test_vocabulary_order_is_frequency_then_code_point():
@@ -51,7 +51,7 @@ def test_missing_vocab_file(tmp_path):
 
 
 def test_conditioned_vocabulary_opens_with_collection_and_form_or_tune(tmp_path):
-    from poetgen.tokenizer import MIN_TUNE_POEMS
+    from poetgen.model.tokenizer import MIN_TUNE_POEMS
 
     tunes = ["浣溪沙"] * MIN_TUNE_POEMS + ["菩萨蛮"] * (MIN_TUNE_POEMS - 1) + [""]
     tok = Tokenizer.build(["山水，月。"], min_count=1, tunes=tunes)

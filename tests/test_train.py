@@ -6,8 +6,10 @@ import pytest
 from conftest import TINY_MODEL
 
 from poetgen.errors import PoetgenError
-from poetgen.tokenizer import Tokenizer
-from poetgen.train import TrainConfig, batch_plan, batches_from, encode_corpus, export, train
+from poetgen.model.tokenizer import Tokenizer
+from poetgen.training.data import batch_plan, batches_from, encode_corpus
+from poetgen.training.export import export
+from poetgen.training.loop import TrainConfig, train
 
 
 def test_tiny_model_trains_and_its_loss_falls(tiny_run):
@@ -85,8 +87,8 @@ def test_export_makes_a_self_describing_model_dir(tiny_model_dir, tiny_run):
 
 def test_a_float16_export_measures_its_figures_on_the_rounded_weights(tiny_run, tiny_corpus, tmp_path):
     from poetgen.api import Poet
-    from poetgen.corpus import load_split
-    from poetgen.evaluate import split_perplexity
+    from poetgen.corpus.splits import load_split
+    from poetgen.model.evaluate import split_perplexity
 
     with pytest.raises(PoetgenError, match="needs the corpus"):
         export(tiny_run[0], tmp_path / "half", half=True)
@@ -117,7 +119,7 @@ def test_the_run_keeps_the_last_epochs_weights_and_export_averages_them(tiny_cor
     assert any((a != b).any() for a, b in zip(epoch[2], epoch[3]))
     assert state.best_epoch == 3  # a fixed seed: the tiny run improves at every epoch
     metrics = export(tmp_path / "r", tmp_path / "avg", corpus_dir=tiny_corpus, average=2)
-    from poetgen.model import load_model_dir
+    from poetgen.model.network import load_model_dir
 
     model, _, _ = load_model_dir(tmp_path / "avg")
     for got, a, b in zip(model.get_weights(), epoch[2], epoch[3]):
@@ -166,8 +168,8 @@ def test_verbose_0_trains_silently(tiny_corpus, tmp_path):
 def test_command_line_defaults_are_the_config_defaults():
     import argparse
 
-    from poetgen.cli import build_parser
-    from poetgen.config import ModelConfig, TrainConfig, defaults
+    from poetgen.app.cli import build_parser
+    from poetgen.model.config import ModelConfig, TrainConfig, defaults
 
     parser = build_parser()
     train_parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["train"]
@@ -177,7 +179,7 @@ def test_command_line_defaults_are_the_config_defaults():
 
 
 def test_the_lstm_path_follows_the_gpu_and_can_be_chosen(monkeypatch):
-    from poetgen.train import choose_lstm_path
+    from poetgen.training.step import choose_lstm_path
 
     monkeypatch.delenv("POETGEN_LSTM", raising=False)
     assert choose_lstm_path(gpus=0) == "fused"  # a CPU: poetgen's own gradient
@@ -194,9 +196,9 @@ def test_both_lstm_paths_take_the_same_step():
     import keras
     import tensorflow as tf
 
-    from poetgen.config import ModelConfig
-    from poetgen.model import build_model
-    from poetgen.train import make_train_step
+    from poetgen.model.config import ModelConfig
+    from poetgen.model.network import build_model
+    from poetgen.training.step import make_train_step
 
     config = ModelConfig(vocab_size=40, **{**TINY_MODEL, "dropout": 0.0})
     rng = np.random.default_rng(0)
@@ -227,7 +229,7 @@ def test_a_run_reports_its_lstm_path(tiny_corpus, tmp_path, monkeypatch, capsys)
 def test_the_learning_rate_schedule_can_be_set_on_a_running_run(tiny_corpus, tmp_path):
     import json
 
-    from poetgen.train import scheduled_halving
+    from poetgen.training.run import scheduled_halving
 
     cfg = TrainConfig(lr_halve_from=3, lr_halve_every=2)
     assert [e for e in range(1, 10) if scheduled_halving(cfg, e)] == [3, 5, 7, 9]
@@ -249,7 +251,7 @@ def test_the_learning_rate_schedule_can_be_set_on_a_running_run(tiny_corpus, tmp
 def test_the_log_of_a_run_continued_by_a_newer_poetgen_keeps_every_column(tmp_path):
     import csv
 
-    from poetgen.train import RunState, write_run_files
+    from poetgen.training.run import RunState, write_run_files
 
     row = {"epoch": 1, "val_loss": 5.0, "epoch_seconds": 1.0, "train_hours": 0.1, "train_loss": 5.1,
            "val_char_ppl": 600.0, "learning_rate": 0.002, "tokens_per_s": 100.0, "val_token_ppl": 150.0}

@@ -162,8 +162,8 @@ def test_files_outside_the_page_are_refused(server, path):
 
 
 def test_the_page_loads_its_poet_in_the_background(tiny_model_dir, tmp_path):
+    from poetgen.app.handlers import LoadingPoet
     from poetgen.errors import PoetgenError
-    from poetgen.web import LoadingPoet
 
     loading = LoadingPoet(tiny_model_dir)
     assert loading.model_dir == tiny_model_dir and loading.table.n_ping > 0  # at once, no model needed
@@ -214,7 +214,7 @@ def test_page_handlers_work_without_a_server(tiny_poet):
     """The handlers are plain methods: called directly, they check raw input and answer."""
     import gradio as gr
 
-    from poetgen.web import Handlers
+    from poetgen.app.handlers import Handlers
 
     handlers = Handlers(tiny_poet)
     args = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 2, 3, "simplified", "唐", "（选词牌）"]

@@ -6,7 +6,7 @@ import json
 import sys
 
 from poetgen import Poet
-from poetgen.ids import decode_id
+from poetgen.writing.ids import decode_id
 
 poet = Poet.load()
 cases = [

@@ -1,0 +1,98 @@
+"""What a write request asks for, as one frozen dataclass: its defaults are declared here
+only, and a poem's id records it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from ..errors import GenerationError
+
+FREE = "free"
+DEFAULT_STYLE = "唐"
+
+
+KIND_NAMES = {"str": "text", "str | None": "text or None", "float": "a number", "int": "a whole number",
+              "bool": "true or false"}
+
+
+def _of_kind(value, kind: str) -> bool:
+    if value is None:
+        return kind.endswith("| None")
+    if isinstance(value, bool):
+        return kind == "bool"
+    if kind.startswith("str"):
+        return isinstance(value, str)
+    return isinstance(value, int) if kind == "int" else isinstance(value, (int, float)) and kind == "float"
+
+
+@dataclass(frozen=True)
+class WriteParams:
+    start: str = ""  # opening text to continue (简 or 繁)
+    form: str | None = None  # 五绝, 七绝, 五律, 七律 or free (None: a regulated form, from the acrostic's
+    # length or one the start text fits, chosen by the seed)
+    temperature: float = 0.8  # 0: greedy
+    top_k: int = 0  # 0: no cut
+    top_p: float = 1.0  # 1: no cut
+    script: str = "simplified"  # of the poems shown: simplified (what most readers read) or traditional
+    max_tokens: int = 120  # length cap of a free poem
+    acrostic: str = ""  # 藏头: a character opening each line
+    tail: str = ""  # 藏尾: a character ending each line
+    theme: str = ""  # free text; its jieba keywords pull the poem toward them
+    rhyme: str | None = None  # a 平水韵 group; for a ci a 词林正韵 部 (None: the model chooses)
+    tones: str | None = None  # off, rhyme or strict (None: strict for a regulated form, off for free)
+    pattern: str | None = None  # e.g. 仄起首句不入韵 (None: chosen per poem)
+    no_copy: bool = True  # no line verbatim from the corpus
+    max_repeat: int = 2  # times a character may recur (0: no limit)
+    style: str = DEFAULT_STYLE  # 唐 or 宋: the manner of the Tang or the Song poets (a ci: always Song)
+    cipai: str | None = None  # a 词牌 (浣溪沙...): write a ci of that tune instead of a shi
+    opening: str | None = None  # set by a rewrite of a free poem: the form token it opened with
+
+    def __post_init__(self):
+        # Values are checked against their kinds here, so that neither a caller of the API nor a
+        # forged id can hand a string where a number belongs; ranges are request.py's to check.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not _of_kind(value, f.type):
+                raise GenerationError("kind", name=f.name, kind=KIND_NAMES[f.type], value=value)
+
+    @classmethod
+    def of(cls, **kwargs) -> WriteParams:
+        """From keyword arguments, naming an unknown one instead of a TypeError."""
+        unknown = set(kwargs) - {f.name for f in fields(cls)}
+        if unknown:
+            raise GenerationError("unknown_params", names=", ".join(sorted(unknown)))
+        return cls(**kwargs)
+
+    def with_(self, **changes) -> WriteParams:
+        return replace(self, **changes)
+
+    @property
+    def is_free(self) -> bool:
+        return self.form == FREE or self.opening is not None
+
+    def to_id(self) -> dict:
+        """The parameters as a poem id records them ('opening' only when set)."""
+        data = asdict(self)
+        if data["opening"] is None:
+            del data["opening"]
+        return data
+
+    @classmethod
+    def from_id(cls, data) -> WriteParams:
+        if not isinstance(data, dict):
+            raise GenerationError("damaged_id", why="its parameters are incomplete")
+        data = {"style": DEFAULT_STYLE, "cipai": None, **data}  # an id from before styles or ci
+        required = {f.name for f in fields(cls)} - {"opening"}
+        if set(data) - {"opening"} != required:
+            raise GenerationError("damaged_id", why="its parameters are incomplete")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the decoder draws: what a checked request's WriteParams say of sampling, and the seed."""
+
+    temperature: float = 0.8  # 0: greedy
+    top_k: int = 0  # 0: no cut
+    top_p: float = 1.0  # 1: no cut
+    seed: int = 0

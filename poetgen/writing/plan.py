@@ -1,0 +1,27 @@
+"""A plan: what the decoder is asked to write, made by the planners (planning.py,
+plan_ci.py) and read by the decoder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .rules import Rule
+
+
+@dataclass
+class Plan:
+    """forced[b, t] >= 0 forces token t+1 of poem b (position 0 is always <bos>); elsewhere the
+    rules, in order, say what may be drawn."""
+
+    forced: np.ndarray  # int32 [B, T]
+    rules: tuple[Rule, ...] = ()
+    layout: dict | None = None  # (line, position) -> column, for a regulated form
+
+    @property
+    def batch(self) -> int:
+        return self.forced.shape[0]
+
+    def rule(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)

@@ -1,0 +1,71 @@
+"""What the models say of whole poems: the mean log-probability per character of texts under
+the forward model and, when one is at hand, the backward model (which reads each poem from
+its end: do the later lines make the earlier ones likely). Search, polishing and repair rank
+by it. One batched pass per call, no compiled decoding loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from ..model.evaluate import pad_batch
+from ..model.tokenizer import Tokenizer
+
+MARKS = "，。"
+
+
+@dataclass
+class Direction:
+    model: object
+    reverse: bool
+
+
+class Scorer:
+    def __init__(self, tokenizer: Tokenizer, forward, backward=None):
+        self.tokenizer = tokenizer
+        self.directions = [Direction(forward, False)] + ([Direction(backward, True)] if backward is not None else [])
+
+    def _ids(self, texts: list[str], opening: list[int], reverse: bool) -> np.ndarray:
+        return pad_batch([np.asarray(self.tokenizer.encode(t, opening=opening, reverse=reverse), np.int32)
+                          for t in texts], self.tokenizer.pad)
+
+    @staticmethod
+    def _places(text: str, opening: list[int], reverse: bool) -> np.ndarray:
+        """Where each character of `text` (not its marks) is predicted, in the shifted targets; a
+        character the vocabulary lacks is a place too (its <unk> is scored)."""
+        read = text[::-1] if reverse else text
+        at = np.array([len(opening) + i for i, ch in enumerate(read) if ch not in MARKS], int)
+        return at[::-1] if reverse else at  # in reading order
+
+    def char_logprobs(self, texts: list[str], opening: list[int]) -> list[np.ndarray]:
+        """Per direction, [len(texts), max chars] log-probabilities of each text's characters in
+        reading order (NaN past a text's end); marks and specials count for nothing."""
+        out = []
+        for d in self.directions:
+            batch = self._ids(texts, opening, d.reverse)
+            logits = d.model(tf.constant(batch[:, :-1]), training=False)
+            logp = tf.nn.log_softmax(tf.cast(logits, tf.float32)).numpy()
+            picked = np.take_along_axis(logp, batch[:, 1:, None], axis=-1)[..., 0]
+            rows = [row[self._places(text, opening, d.reverse)] for text, row in zip(texts, picked)]
+            width = max(len(r) for r in rows)
+            out.append(np.array([np.pad(r, (0, width - len(r)), constant_values=np.nan) for r in rows]))
+        return out
+
+    def scores(self, texts: list[str], opening: list[int]) -> np.ndarray:
+        """Each text's mean log-probability per character, summed over the directions."""
+        return sum(np.nanmean(lp, axis=1) for lp in self.char_logprobs(texts, opening))
+
+    def next_char_logprobs(self, text: str, opening: list[int]) -> np.ndarray:
+        """[characters of text, vocabulary]: the forward model's log-probabilities of every token
+        at each character's place given what precedes it, plus the backward model's given what
+        follows it (where there is one). Marks are not places."""
+        total = None
+        for d in self.directions:
+            batch = self._ids([text], opening, d.reverse)
+            logits = d.model(tf.constant(batch[:, :-1]), training=False)[0]
+            logp = tf.nn.log_softmax(tf.cast(logits, tf.float32)).numpy()
+            places = logp[self._places(text, opening, d.reverse)]
+            total = places if total is None else total + places
+        return total

@@ -1,0 +1,51 @@
+"""The model's vocabulary as the writing rules see it: each character's tones, 平水韵
+groups and 词林正韵 部, and the masks of what may stand at a kind of place."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.tokenizer import FORM_TOKENS, Tokenizer
+from ..text.forms import LOST_CHARACTER_MARKS
+from ..verse.ci_rhymes import NAMES as BU_NAMES
+from ..verse.ci_rhymes import bu_of
+from ..verse.pingshui import PING, ZE, RhymeTable
+
+MASK_CHARS, MASK_BODY, MASK_FORMS, MASK_PING, MASK_ZE = range(5)
+
+
+class Vocabulary:
+    """Prosody of every token, computed once per model: tone masks and rhyme membership."""
+
+    def __init__(self, tokenizer: Tokenizer, table: RhymeTable):
+        self.tokenizer, self.table = tokenizer, table
+        v = len(tokenizer)
+        self.ping = np.zeros(v, bool)
+        self.ze = np.zeros(v, bool)
+        self.members = np.zeros((v, table.n_ping), bool)  # [V, 平 groups]
+        for i in range(tokenizer.first_char, v):
+            ch = tokenizer.tokens[i]
+            tones = table.tones(ch)
+            self.ping[i], self.ze[i] = PING in tones, ZE in tones
+            for g in table.ping_groups(ch):
+                self.members[i, g] = True
+        self.group_sizes = self.members.sum(axis=0)
+        # 词林正韵: [V, 2, 部], a character's 部 in its 平 readings and in its 仄 ones.
+        self.ci_members = np.zeros((v, 2, len(BU_NAMES)), bool)
+        for i in range(tokenizer.first_char, v):
+            for tone, bus in enumerate(bu_of(table, tokenizer.tokens[i])):
+                self.ci_members[i, tone, list(bus)] = True
+        self.ci_sizes = self.ci_members.sum(axis=0)  # [2, 部]
+        masks = np.zeros((5, v), bool)
+        masks[MASK_CHARS, tokenizer.first_char:] = True
+        masks[MASK_BODY, tokenizer.first_char:] = True
+        masks[MASK_BODY, [tokenizer.comma, tokenizer.period, tokenizer.eos]] = True
+        masks[MASK_FORMS, [tokenizer.index[t] for t in FORM_TOKENS]] = True
+        lost = [tokenizer.index[ch] for ch in LOST_CHARACTER_MARKS if ch in tokenizer.index]
+        masks[:, lost] = False  # a mark of a lost character is never written
+        masks[MASK_PING] = masks[MASK_CHARS] & self.ping
+        masks[MASK_ZE] = masks[MASK_CHARS] & self.ze
+        self.masks = masks
+
+    def char(self, token: int) -> str:
+        return self.tokenizer.tokens[token]
