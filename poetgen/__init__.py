@@ -1,6 +1,5 @@
 """poetgen: a Keras LSTM that writes Chinese classical poems."""
 
-
 import os
 
 # Before TensorFlow loads (any poetgen module that needs it imports it after this): oneDNN's

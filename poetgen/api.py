@@ -135,9 +135,6 @@ class Poet:
         simplified = self.script.display(poem.text, "simplified") == poem.text
         return render(lines, title, report.get("rhyme_lines", []), report.get("stanza", 0), simplified)
 
-    def to_model_script(self, text: str) -> str:
-        return self.script.to_model(text)
-
     def display(self, text: str, script: str) -> str:
         return self.script.display(text, script)
 

@@ -105,9 +105,9 @@ def test_a_rewrite_from_the_saved_state_is_the_poem_its_id_gives(tiny_poet, form
             starts.clear()
             new = tiny_poet.rewrite(poem.id, line, position, char)
             kept = "".join(poem.lines)[: sum(map(len, poem.lines[:line])) + position]
-            if tiny_poet.to_model_script(kept) == kept:  # else (凭 read as 憑) a full pass, by design
+            if tiny_poet.script.to_model(kept) == kept:  # else (凭 read as 憑) a full pass, by design
                 assert starts[-1] is not None, "the rewrite did not continue from a saved state"
                 rewrite_starts.append(starts[-1])
             assert tiny_poet.regenerate(new.id).text == new.text
-            assert "".join(new.lines).startswith(tiny_poet.to_model_script(kept) + char)
+            assert "".join(new.lines).startswith(tiny_poet.script.to_model(kept) + char)
     assert max(rewrite_starts) > 0  # some rewrites skipped the kept characters' decoding

@@ -71,8 +71,8 @@ def test_alternatives_and_rewrite_keep_the_tune(tiny_poet):
     assert choices
     partner = poem.lines[2][-1]
     for ch, _ in choices:
-        shared = bu_of(tiny_poet.table, tiny_poet.to_model_script(ch))[0] & bu_of(
-            tiny_poet.table, tiny_poet.to_model_script(partner))[0]
+        shared = bu_of(tiny_poet.table, tiny_poet.script.to_model(ch))[0] & bu_of(
+            tiny_poet.table, tiny_poet.script.to_model(partner))[0]
         assert shared, (ch, partner)
     rewritten = tiny_poet.rewrite(poem.id, line, position, choices[-1][0])
     assert rewritten.lines[line][position] == choices[-1][0]

@@ -4,9 +4,10 @@ import tensorflow as tf
 
 from poetgen.errors import GenerationError
 from poetgen.text.forms import SHAPE_OF_FORM
-from poetgen.writing.decoder import NEG_INF, log_normalizer, sample_rows, sample_top_k, top_p_filter
+from poetgen.writing.decoder import NEG_INF
 from poetgen.writing.params import WriteParams
 from poetgen.writing.planning import Request, plan_request
+from poetgen.writing.sampling import log_normalizer, sample_rows, sample_top_k, top_p_filter
 
 
 def zero_states(decoder, batch):

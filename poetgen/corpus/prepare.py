@@ -34,6 +34,7 @@ from ..text.forms import (
     join_lines,
     split_lines,
 )
+from ..text.script import converter
 from .splits import corpus_hash_of
 
 # Collection -> (folder in the dataset, file pattern, written in simplified characters).
@@ -156,13 +157,8 @@ def tune_name(rhythmic: object) -> str:
 class ToTraditional:
     """OpenCC's s2t (it reads phrases, so 头发 -> 頭髮 but 发展 -> 發展), loaded once."""
 
-    def __init__(self):
-        from opencc import OpenCC
-
-        self._opencc = OpenCC("s2t")
-
     def __call__(self, text: str) -> str:
-        return self._opencc.convert(text)
+        return converter("s2t").convert(text)
 
 
 def clean_row(poem: dict, collection: str, to_traditional: ToTraditional | None) -> tuple[dict | None, str]:
@@ -227,9 +223,7 @@ def ci_ambiguity(rows: list[dict]) -> dict:
     """How often 简->繁 had a choice for the ci: a ci character counts as ambiguous when its
     simplified form stands for two or more traditional characters used in the Tang and Song
     poems (干 for 乾/幹/干, 后 for 後/后...), i.e. where OpenCC had to pick by context."""
-    from opencc import OpenCC
-
-    t2s = OpenCC("t2s").convert
+    t2s = converter("t2s").convert
     shi_chars = {ch for r in rows if r["collection"] != SONGCI for ch in r["text"] if is_han(ch)}
     sources: dict[str, set[str]] = {}
     for ch in shi_chars:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from ..text.forms import SONG, SONGCI
 from .config import ModelConfig
+from .evaluate import REGULATED_TANG
 
-SUBSET_COLUMNS = (("tang_regulated_ppl", "唐 律绝"), ("song_ppl", "宋诗"), ("ci_ppl", "宋词"))
+# The subsets whose perplexity a run logs each epoch and a card shows: column and label.
+SUBSET_COLUMNS = {REGULATED_TANG: ("tang_regulated_ppl", "唐 律绝"), SONG: ("song_ppl", "宋诗"),
+                  SONGCI: ("ci_ppl", "宋词")}
 
 
 def subset_table(by_subset: dict) -> str:
@@ -41,7 +45,7 @@ def schedule_text(train_cfg: dict) -> str:
 
 def model_card(config: ModelConfig, train_cfg: dict, metrics: dict, best_row: dict) -> str:
     history = metrics["history"]
-    extra = [(key, name) for key, name in SUBSET_COLUMNS if any(key in h for h in history)]
+    extra = [(key, name) for key, name in SUBSET_COLUMNS.values() if any(key in h for h in history)]
     rows = "\n".join(
         f"| {h['epoch']} | {h['train_hours']:.2f} | {h['train_loss']:.4f} | {h['val_loss']:.4f} "
         f"| {h['val_char_ppl']:.1f} | " + "".join(f"{h[k]:.1f} | " if k in h else "– | " for k, _ in extra)

@@ -9,6 +9,7 @@ from dataclasses import MISSING, dataclass, fields
 from ..errors import ModelError
 
 DIRECTIONS = ("forward", "backward")
+STRATEGIES = ("default", "mirrored", "multiworker")  # tf.distribute set-ups of training (training/distribute.py)
 
 
 @dataclass

@@ -11,6 +11,7 @@ import tensorflow as tf
 from ..corpus.prepare import COLLECTIONS, ToTraditional, clean_row, read_poems
 from ..errors import CorpusError
 from ..text.forms import CI, FORMS, SONG, SONGCI, TANG
+from .loss import token_cross_entropy
 from .tokenizer import Tokenizer
 
 
@@ -24,9 +25,7 @@ def pad_batch(seqs: list[np.ndarray], pad: int) -> np.ndarray:
 
 @tf.function(reduce_retracing=True)
 def _token_nll(model, inputs, targets):
-    logits = tf.cast(model(inputs, training=False), tf.float32)
-    picked = tf.gather(logits, targets, batch_dims=2)
-    return tf.reduce_logsumexp(logits, axis=-1) - picked
+    return token_cross_entropy(targets, tf.cast(model(inputs, training=False), tf.float32))
 
 
 def token_nll(model, seqs: list[np.ndarray], pad: int, batch_tokens: int = 16384,

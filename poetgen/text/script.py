@@ -3,26 +3,31 @@ poems are shown in the script asked for (OpenCC)."""
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache
 
 SCRIPTS = ("traditional", "simplified")
+
+
+@cache
+def converter(config: str):
+    """OpenCC's converter for `config` (s2t, t2s), loaded once per process: every layer that
+    converts script asks here."""
+    import opencc
+
+    return opencc.OpenCC(config)
 
 
 class Script:
     def __init__(self, known: dict[str, int]):
         self.known = known  # the model's vocabulary
 
-    @cached_property
+    @property
     def _s2t(self):
-        import opencc
+        return converter("s2t")
 
-        return opencc.OpenCC("s2t")
-
-    @cached_property
+    @property
     def _t2s(self):
-        import opencc
-
-        return opencc.OpenCC("t2s")
+        return converter("t2s")
 
     def to_model(self, text: str) -> str:
         """Map user text (简 or 繁) to the model's traditional characters, char by char where

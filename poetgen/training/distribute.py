@@ -10,11 +10,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import PoetgenError
+from ..model.config import STRATEGIES
 from .data import PAD_ID
 
 # ---------------------------------------------------------------------------- distribution
-
-STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 def make_strategy(name: str = "default", cpu_devices: int = 0) -> tf.distribute.Strategy:

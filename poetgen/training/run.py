@@ -19,11 +19,11 @@ import tensorflow as tf
 from ..corpus.splits import corpus_hash, load_split
 from ..errors import PoetgenError
 from ..files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..model.card import SUBSET_COLUMNS
 from ..model.config import ModelConfig, TrainConfig
-from ..model.evaluate import REGULATED_TANG, perplexity_by_subset
+from ..model.evaluate import perplexity_by_subset
 from ..model.network import keras
 from ..model.tokenizer import Tokenizer
-from ..text.forms import SONG, SONGCI
 
 if TYPE_CHECKING:  # the checkpoints module reads RunState from here
     from .checkpoints import Checkpoints
@@ -73,8 +73,6 @@ class RunState:
 
 # ---------------------------------------------------------------------------- run keeping
 
-SUBSET_COLUMNS = {REGULATED_TANG: "tang_regulated_ppl", SONG: "song_ppl", SONGCI: "ci_ppl"}
-
 
 def scheduled_halving(cfg: TrainConfig | None, epoch: int) -> bool:
     """Whether the schedule (lr_halve_from, lr_halve_every) halves the rate after this epoch."""
@@ -107,7 +105,7 @@ def end_epoch(model, state: RunState, valid: tuple[list, dict], tokenizer: Token
         "epoch_seconds": round(seconds, 1),
         "train_hours": round(state.train_seconds / 3600, 4),
         "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
-        **{column: round(by_subset[name]["char_perplexity"], 2) for name, column in SUBSET_COLUMNS.items()
+        **{column: round(by_subset[name]["char_perplexity"], 2) for name, (column, _) in SUBSET_COLUMNS.items()
            if name in by_subset},
     }
     state.history.append(row)

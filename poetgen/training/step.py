@@ -9,6 +9,7 @@ import os
 import tensorflow as tf
 
 from ..errors import PoetgenError
+from ..model.loss import token_cross_entropy
 from ..model.network import forward
 from .data import PAD_ID
 
@@ -21,9 +22,6 @@ def token_loss_sum(targets, logits, compiled: bool = False):
     return tf.reduce_sum(cross_entropy(targets, tf.cast(logits, tf.float32)) * mask)
 
 
-def token_cross_entropy(targets, logits):
-    """-log softmax(logits)[target] for every token."""
-    return tf.reduce_logsumexp(logits, axis=-1) - tf.gather(logits, targets, batch_dims=targets.shape.rank)
 COMPILED_LOSS_MIN_VOCAB = 2048
 
 

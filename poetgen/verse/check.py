@@ -8,11 +8,12 @@ from dataclasses import asdict, dataclass, field
 
 from ..errors import GenerationError
 from ..text.forms import CI, FORM_SHAPES, split_lines
+from ..text.script import converter
 from ..text.user_text import readable
 from .ci_rhymes import NAMES as BU_NAMES
 from .ci_rhymes import bu_of
 from .patterns import Pattern, fits, has_gu_ping, has_san_ping_wei, patterns
-from .pingshui import EITHER, PING, RhymeTable, _opencc, rhyme_table
+from .pingshui import EITHER, PING, RhymeTable, rhyme_table
 from .tunes import CiPattern, by_shape, find
 
 # ----------------------------------------------------------------------------- checking
@@ -154,7 +155,7 @@ def check_text(text, table: RhymeTable | None = None, cipai: str | None = None) 
     # character with another tone. OpenCC reads by phrase; traditional text is left as it is.
     pass
 
-    traditional, table = _opencc("s2t").convert(cleaned), table or rhyme_table()
+    traditional, table = converter("s2t").convert(cleaned), table or rhyme_table()
     table = table.reading(cleaned, traditional)
     report = check(traditional, table) if not cipai else None
     if report is None or report.form == "其他":

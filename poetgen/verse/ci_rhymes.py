@@ -48,7 +48,6 @@ WHOLE_GROUPS = (("灰韵（三五部通押）", "灰", "賄隊泰"), ("佳韵（
                 ("元韵（六七部通押）", "元", "阮願"))
 N_BU = len(BU)
 NAMES = (*BU, *(name for name, _, _ in WHOLE_GROUPS))  # the rhyme classes: 19 部, then the whole groups
-PING_TONE, ZE_TONE = 0, 1  # the tone a rhyme position asks for
 
 
 def _final(ch: str) -> str:
@@ -95,10 +94,6 @@ def bu_of(table: RhymeTable, ch: str) -> tuple[frozenset[int], frozenset[int]]:
         whole = [N_BU + k for k, (_, p, z) in enumerate(WHOLE_GROUPS) if group_char in p + z]
         (ping if g < table.n_ping else ze).update((*options, *whole))
     return frozenset(ping), frozenset(ze)
-
-
-def bu_name(index: int) -> str:
-    return NAMES[index]
 
 
 _NUMERALS = "一二三四五六七八九十"

@@ -14,6 +14,7 @@ from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 from ..errors import GenerationError
+from ..text.script import converter
 
 PING, ZE = "平", "仄"
 EITHER, UNKNOWN = "中", "?"
@@ -45,7 +46,7 @@ class RhymeTable:
         characters (叹: 嘆 and 歎, of other tones)."""
         chars = list(self.char_groups)
         # One OpenCC call for the whole table (one character a line: no phrase spans two).
-        simple = _opencc("t2s").convert("\n".join(chars)).split("\n")
+        simple = converter("t2s").convert("\n".join(chars)).split("\n")
         sources: dict[str, set[str]] = {}
         for ch, simplified in zip(chars, simple, strict=True):
             sources.setdefault(simplified, set()).add(ch)
@@ -76,7 +77,7 @@ class RhymeTable:
         for i in range(self.n_ping):
             if name in (self.groups[i], self.groups[i][-1], self.groups[i][3:]):
                 return i
-        traditional = _opencc("s2t").convert(name)
+        traditional = converter("s2t").convert(name)
         if traditional != name:
             return self.group_index(traditional)
         names = "".join(self.short_name(i) for i in range(self.n_ping))
@@ -85,15 +86,8 @@ class RhymeTable:
 
 @cache
 def _variants(ch: str) -> tuple[str, ...]:
-    simplified = _opencc("t2s").convert(ch)
-    return tuple(dict.fromkeys([_opencc("s2t").convert(ch), _opencc("s2t").convert(simplified), simplified]))
-
-
-@cache
-def _opencc(config: str):
-    from opencc import OpenCC
-
-    return OpenCC(config)
+    simplified = converter("t2s").convert(ch)
+    return tuple(dict.fromkeys([converter("s2t").convert(ch), converter("s2t").convert(simplified), simplified]))
 
 
 def _table_path() -> Path:

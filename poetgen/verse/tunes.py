@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import GenerationError, PoetgenError
+from ..text.script import converter
 from ..text.user_text import readable
 from .pingshui import EITHER
 
@@ -104,9 +105,8 @@ def find(name: str, patterns: dict[str, CiPattern] | None = None) -> CiPattern:
     aliases = {part: p for full, p in patterns.items() for part in full.split("・")} | patterns
     if name in aliases:
         return aliases[name]
-    from .pingshui import _opencc
 
-    simplified = _opencc("t2s").convert(name)
+    simplified = converter("t2s").convert(name)
     if simplified in aliases:
         return aliases[simplified]
     near = difflib.get_close_matches(simplified, list(patterns), n=5, cutoff=0.3)

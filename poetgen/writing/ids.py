@@ -19,8 +19,10 @@ from dataclasses import fields
 
 from ..defaults import MAX_POEMS, MAX_SEED
 from ..errors import GenerationError
+from ..model.tokenizer import FORM_TOKENS
 from ..text.forms import FORMS
-from .params import FREE, WriteParams
+from ..text.script import SCRIPTS
+from .params import FREE, TONE_LEVELS, WriteParams
 
 ID_PREFIX = "pg5_"
 TOP_K_CHANGED_PREFIX = "pg4_"  # the same bytes as pg5; top-k drew among the whole vocabulary
@@ -33,9 +35,8 @@ FIELDS = [f.name for f in fields(WriteParams)]
 DEFAULTS = WriteParams().to_id()
 # Values of the fields with few choices: an id stores the index.
 CHOICES = {
-    "form": (None, *FORMS, FREE, ""), "script": ("traditional", "simplified"),
-    "tones": (None, "off", "rhyme", "strict"), "style": ("唐", "宋", "唐诗", "宋诗", "tang", "song"),
-    "opening": (None, "<五绝>", "<七绝>", "<五律>", "<七律>", "<其他>"),
+    "form": (None, *FORMS, FREE, ""), "script": SCRIPTS, "tones": (None, *TONE_LEVELS),
+    "style": ("唐", "宋", "唐诗", "宋诗", "tang", "song"), "opening": (None, *FORM_TOKENS),
 }
 NONE, CHOICE, TEXT, WHOLE, THOUSANDTHS, FALSE, TRUE, FLOAT = range(8)
 

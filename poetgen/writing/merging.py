@@ -7,9 +7,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from .decoder import Decoder, MergeKey
+from .decoder import Decoder
 from .params import Sampling
-from .plan import Plan
+from .plan import MergeKey, Plan
 
 MAX_MERGED_ROWS = 64
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from ..errors import GenerationError
 
 FREE = "free"
+TONE_LEVELS = ("off", "rhyme", "strict")  # how strictly a poem keeps its 格律: the CLI, the page and ids read it
 DEFAULT_STYLE = "唐"
 
 

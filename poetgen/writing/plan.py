@@ -4,6 +4,7 @@ plan_ci.py) and read by the decoder."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,3 +26,24 @@ class Plan:
 
     def rule(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
+
+
+class MergeKey(NamedTuple):
+    """Requests with equal keys share one pass: the same compiled loop, positions and sampling;
+    only their seeds, rules' data and states differ."""
+
+    rules: tuple[str, ...]
+    greedy: bool
+    use_top_k: bool
+    use_top_p: bool
+    length: int
+    temperature: float
+    top_k: int
+    top_p: float
+    start: int
+    stop: int
+
+    @property
+    def loop(self) -> tuple:
+        """What selects the compiled loop."""
+        return self.rules, self.greedy, self.use_top_k, self.use_top_p

@@ -14,7 +14,7 @@ from .plan import Plan
 from .plan_common import fixed_characters, layout, with_common_rules
 from .request import Request
 from .rules import MAX_CHAINS, CiRhyme, PositionMask
-from .vocabulary import MASK_CHARS, MASK_PING, MASK_ZE, Vocabulary
+from .vocabulary import MASK_CHARS, MASK_PING, MASK_ZE, Vocabulary, roomy
 
 MIN_COPY_LINE = 4  # a line of two or three characters is a phrase, not a line one can copy
 
@@ -66,9 +66,9 @@ def _open_bu(vocab: Vocabulary, req: Request, pattern: CiPattern, fixed: dict) -
         lines = [i for i, c in enumerate(pattern.chains) if c == chain]
         for tone in {int(pattern.rhyme_tone(i) == ZE) for i in lines}:
             needed = sum(int(pattern.rhyme_tone(i) == ZE) == tone for i in lines)
-            roomy = vocab.ci_sizes[tone] >= max(needed * 3, 8)
+            big = roomy(vocab.ci_sizes[tone], needed)
             # A small vocabulary may have no roomy 部: then any with enough characters at all.
-            out[chain] &= roomy if roomy.any() else vocab.ci_sizes[tone] >= needed
+            out[chain] &= big if big.any() else vocab.ci_sizes[tone] >= needed
         if chain == 0 and req.rhyme is not None:
             if not out[chain, req.rhyme]:
                 raise GenerationError("small_bu", bu=BU_NAMES[req.rhyme], tune=pattern.name)

@@ -17,7 +17,7 @@ from .plan import Plan
 from .plan_common import fixed_characters, layout, with_common_rules
 from .request import FREE, Request
 from .rules import EndAfterPeriod, LineStart, PositionMask, Rhyme
-from .vocabulary import MASK_BODY, MASK_CHARS, MASK_FORMS, MASK_PING, MASK_ZE, Vocabulary
+from .vocabulary import MASK_BODY, MASK_CHARS, MASK_FORMS, MASK_PING, MASK_ZE, Vocabulary, roomy
 
 
 def default_rhyme_lines(form: str) -> tuple[int, ...]:
@@ -115,7 +115,7 @@ def _rhyme_groups(vocab: Vocabulary, req: Request, fixed: dict, candidates: list
         return np.ones(g, bool)
     lines = set(rhyme_lines) | {i for p in candidates for i in p.rhymes}
     needed = len(lines)
-    allowed = vocab.group_sizes >= max(needed * 3, 8)  # tiny groups make stilted poems
+    allowed = roomy(vocab.group_sizes, needed)
     if req.rhyme is not None:
         if vocab.group_sizes[req.rhyme] < needed:
             raise GenerationError("small_group", group=vocab.table.groups[req.rhyme],

@@ -19,9 +19,8 @@ from ..text.script import SCRIPTS, Script
 from ..text.user_text import readable
 from ..verse.ci_rhymes import bu_index
 from ..verse.pingshui import RhymeTable
-from .params import FREE, Sampling, WriteParams
+from .params import FREE, TONE_LEVELS, Sampling, WriteParams
 
-TONE_LEVELS = ("off", "rhyme", "strict")
 ACROSTIC_FORMS = {4: "七绝", 8: "七律"}
 STYLES = {"唐": TANG, "唐诗": TANG, "tang": TANG, "宋": SONG, "宋诗": SONG, "song": SONG}
 
@@ -152,7 +151,7 @@ class RequestMaker:
     def form_of(self, p: WriteParams, heads: list, tails: list, start: list[int], seed: int) -> str:
         """The form asked for; with none, the acrostic's (4 lines: 七绝, 8: 七律), else a
         regulated form that the start text fits, chosen by the seed. Free form only when asked."""
-        if p.form == FREE or p.opening is not None:
+        if p.is_free:
             if heads or tails:
                 raise GenerationError("acrostic_form")
             return FREE

@@ -14,6 +14,12 @@ from ..verse.pingshui import PING, ZE, RhymeTable
 MASK_CHARS, MASK_BODY, MASK_FORMS, MASK_PING, MASK_ZE = range(5)
 
 
+def roomy(sizes, needed: int):
+    """Rhyme classes big enough to choose from for `needed` rhymes: three characters a rhyme, and
+    at least 8 (tiny groups make stilted poems); shi groups and ci 部 alike."""
+    return sizes >= max(needed * 3, 8)
+
+
 class Vocabulary:
     """Prosody of every token, computed once per model: tone masks and rhyme membership."""
 

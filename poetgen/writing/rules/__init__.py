@@ -2,7 +2,6 @@
 loop applies them in that order. To add a constraint: a new file with a Rule subclass (see
 base.py) and its test, then build it where requests are planned (constraints.py)."""
 
-
 from .base import NEG_INF, Env, Rule, Step, block
 from .ci_rhyme import MAX_CHAINS, CiRhyme
 from .end_after_period import EndAfterPeriod
