@@ -62,11 +62,13 @@ def test_a_poems_link_opens_the_page_on_it(browser, server):
     page.locator("#write").click()
     plain = page.locator("#plain textarea")
     sync_api.expect(plain).not_to_have_value("", timeout=60_000)
+    page.wait_for_load_state("networkidle")  # the cards' last render has landed: the buttons stay
     first_id = page.locator("#alt-id textarea").input_value()
     first_text = page.locator("#poems .poem").first.inner_text()
     link = page.locator("#poems .poem-link").first
     assert link.get_attribute("href") == f"?id={first_id}"
-    copy = page.get_by_role("button", name="复制链接").first
+    copy = page.locator("#poems .copy-id").nth(1)  # the first card's second control (its name changes on click)
+    assert copy.inner_text() == "复制链接"
     copy.click()
     sync_api.expect(copy).to_have_text("已复制", timeout=5_000)
     url = page.evaluate("() => navigator.clipboard.readText()")

@@ -1,3 +1,21 @@
+"""The 词谱 derived from the ci of the corpus: the pattern of each 词牌 that verse/tunes.py reads.
+
+No package offers tune patterns, so they are read off the Song ci themselves
+(`python -m poetgen.corpus.derive_tunes --corpus corpus --out poetgen/data/cipu.json`, byte-identical for
+the same corpus). For each tune with at least MIN_POEMS ci:
+
+- **shape**: the most common sequence of line lengths among its ci (variant shapes, 又一体, are
+  counted and their share reported, not kept); each line's mark (，/。) by majority;
+- **tones**: a position is 平 (仄) where at least AGREE of the ci whose character there has one
+  certain tone in 平水韵 have 平 (仄); otherwise 中 (either). 多音字 count for neither side;
+- **rhymes**: a line end rhymes where, in at least RHYME_AGREE of the ci, its character shares a
+  词林正韵 部 with another line end; line ends that rhyme with each other that often form one
+  rhyme chain (韵段: 菩萨蛮 has four, 西江月 one whose 平 and 仄 ends share a 部). A rhyme
+  position's tone is the majority's (平 or 仄), never 中;
+- **stanzas**: the corpus does not mark 上下阕, so the break is put where the two halves share
+  the longest run of final lines (most tunes repeat their 上阕's close in the 下阕); see
+  `_stanza_break` for tunes without such a repeat. The break only lays the ci out.
+"""
 
 from __future__ import annotations
 
