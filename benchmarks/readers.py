@@ -64,6 +64,7 @@ from poetgen.defaults import default_corpus_dir, default_model_dir
 from poetgen.errors import PoetgenError
 from poetgen.model.tokenizer import Tokenizer
 from poetgen.text.forms import CI, FORMS, SONG, SONGCI, TANG, is_han, split_lines
+from poetgen.writing.penalties import repeated_chars, season_clash, seasons_of
 
 KEY_FORMAT = "poetgen-readers-1"
 HUMAN = "human"
@@ -79,15 +80,6 @@ CRITERIA = ("fluency", "coherence", "meaning", "poeticness")
 CRITERIA_ZH = {"fluency": "通顺", "coherence": "连贯", "meaning": "意义", "poeticness": "诗意"}
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
-SEASON_WORDS = {
-    "春": ("春", "桃花", "杏花", "柳絮", "燕归", "莺", "清明", "寒食", "踏青", "海棠", "梨花"),
-    "夏": ("夏", "荷", "莲", "蝉", "榴花", "薰风", "梅雨"),
-    "秋": ("秋", "菊", "霜", "雁", "落叶", "枫", "蟋蟀", "重阳", "芦花", "蒹葭"),
-    "冬": ("冬", "雪", "寒梅", "冰", "腊", "岁暮"),
-}
-SEASON_ORDER = "春夏秋冬"
-# Phrases whose season character does not name the season: youth, years, ages, white hair.
-MASKED = ("青春", "春秋", "千秋", "霜鬓", "鬓霜", "霜发", "发如霜", "鬓如霜")
 
 HEADER = """# 诗词盲评
 
@@ -517,28 +509,6 @@ def score(args: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------------------- proxies
-
-
-def repeated_chars(text: str) -> int:
-    """Distinct characters occurring more than once in the poem (line marks aside)."""
-    counts = Counter(ch for ch in text if is_han(ch))
-    return sum(1 for n in counts.values() if n > 1)
-
-
-def seasons_of(simplified: str) -> set[str]:
-    for phrase in MASKED:
-        simplified = simplified.replace(phrase, "〇" * len(phrase))
-    return {season for season, words in SEASON_WORDS.items() if any(w in simplified for w in words)}
-
-
-def season_clash(seasons: set[str]) -> bool:
-    """More than two seasons, or two that are not neighbours in the year (春/秋, 夏/冬)."""
-    if len(seasons) > 2:
-        return True
-    if len(seasons) < 2:
-        return False
-    a, b = sorted(SEASON_ORDER.index(s) for s in seasons)
-    return (b - a) % 4 == 2
 
 
 def likelihoods(model_dir: str | Path, items: list[dict], want_backward: bool) -> tuple[list[float], list[int]]:

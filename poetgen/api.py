@@ -10,11 +10,21 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from .native_log import quiet_native_stderr
+
+# TensorFlow's C++ lines mean nothing to a user of the API, as to one of the command line or the
+# page: level 3 silences those that come on first use (the cuInit probe when the model loads,
+# oneDNN's note on the first compiled loop), and the ones printed while TensorFlow is imported
+# ignore the level, so standard error is closed for the import. A level the user set is kept,
+# and TF_CPP_MIN_LOG_LEVEL=0 shows them all.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+with quiet_native_stderr():
+    import tensorflow  # noqa: F401
+
 from .corpus.splits import corpus_texts, read_split_text, split_path
 from .defaults import MAX_POEMS, MAX_SEED, default_corpus_dir, default_model_dir
 from .errors import GenerationError, ModelError
 from .model.network import load_model_dir, weights_path
-from .native_log import quiet_native_stderr
 from .text.script import Script
 from .verse.check import Report, check_text
 from .verse.pingshui import rhyme_table
@@ -26,25 +36,19 @@ from .writing.repair import Repaired, Repairer
 from .writing.request import RequestMaker
 from .writing.rules.no_copy import corpus_lines
 from .writing.scoring import Scorer
+from .writing.search import Search
 from .writing.theme_bias import ThemeBias
 from .writing.vocabulary import Vocabulary
 from .writing.writer import Poem, Writer
-
-# TensorFlow's C++ lines mean nothing to a user of the API, as to one of the command line or the
-# page: level 3 silences those that come on first use (the cuInit probe when the model loads,
-# oneDNN's note on the first compiled loop), and the ones printed while TensorFlow is imported
-# ignore the level, so standard error is closed for the import. A level the user set is kept,
-# and TF_CPP_MIN_LOG_LEVEL=0 shows them all.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-with quiet_native_stderr():
-    import tensorflow  # noqa: F401
 
 __all__ = ["Poem", "Poet", "WriteParams"]
 
 
 class Poet:
-    def __init__(self, model, tokenizer, model_dir: Path | None = None, corpus_dir: Path | None = None):
+    def __init__(self, model, tokenizer, model_dir: Path | None = None, corpus_dir: Path | None = None,
+                 backward=None):
         self.model, self.tokenizer, self.model_dir, self.corpus_dir = model, tokenizer, model_dir, corpus_dir
+        self.backward = backward  # a model reading poems from their end, for the search's score
         self.table = rhyme_table()
         self.vocab = Vocabulary(tokenizer, self.table)
         lines = corpus_lines(self._corpus_texts(), tokenizer)
@@ -52,18 +56,20 @@ class Poet:
         self.script = Script(tokenizer.index)
         self.requests = RequestMaker(tokenizer, self.table, self.script, has_corpus=lines is not None)
         self.merging = MergingDecoder(self.decoder)
+        self.scorer = Scorer(tokenizer, model, backward)
         self.writer = Writer(self.vocab, self.requests, ThemeBias(self.decoder.embedding, tokenizer), self.merging,
-                             self.script, self.model_hash)
+                             self.script, self.model_hash, Search(self.scorer, tokenizer))
         self.editor = Editor(self.writer, model)
-        self.scorer = Scorer(tokenizer, model)
         self.repairer = Repairer(tokenizer, self.table, self.script, self.scorer)
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, corpus_dir: str | Path | None = None) -> Poet:
+        """The model of `model_dir` (default: the shipped one) and, where a directory of the same
+        name with "-backward" stands beside it, its backward partner for the search's score."""
         directory = Path(model_dir) if model_dir is not None else default_model_dir()
         model, _, tokenizer = load_model_dir(directory)
         corpus = Path(corpus_dir) if corpus_dir is not None else default_corpus_dir()
-        return cls(model, tokenizer, directory, corpus)
+        return cls(model, tokenizer, directory, corpus, load_backward(directory, tokenizer))
 
     @property
     def model_hash(self) -> str:
@@ -156,11 +162,23 @@ class Poet:
         poem or many, alone or merged, uses the same loop), jieba for themes, the 换字 scorer."""
         for asks in (dict(form="七绝"), dict(form="七律", theme="春"), dict(cipai="浣溪沙"),
                      dict(cipai="浣溪沙", theme="秋"), dict(form="free", max_tokens=16),
-                     dict(form="五律", top_k=40, top_p=0.95), dict(form="七律", top_p=0.9)):
+                     dict(form="五律", top_k=40), dict(form="五绝", temperature=0.8, top_p=1.0)):
             for _ in self.write_stream(n=2, seed=0, chunk=16, **asks):
                 pass
-        poem = self.write(form="七律", n=1, seed=0)[0]
+        poem = self.write(form="七律", n=1, seed=0, search="off")[0]
         self.alternatives(poem.id, 1, 2)
         self.rewrite(poem.id, 1, 2, poem.lines[1][2])
         self.repair("白天依山尽，黄河入海流。欲穷千里目，更上一层楼。")
         self.check(poem.text)
+
+
+def load_backward(directory: Path, tokenizer):
+    """The backward model beside a model directory (NAME-backward), or None; one that reads
+    forward or has another vocabulary is refused by name."""
+    partner = directory.with_name(directory.name + "-backward")
+    if not (partner / "config.json").is_file():
+        return None
+    model, config, partner_tokenizer = load_model_dir(partner)
+    if not config.reverse or partner_tokenizer.tokens != tokenizer.tokens:
+        raise ModelError(f"{partner} is not a backward model of {directory.name}'s vocabulary")
+    return model

@@ -48,6 +48,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "(use a model trained on the Song collections)", "这个模型只学过唐诗，写不了宋调"),
     "script": ("script must be simplified or traditional, got {value!r}", "字体只能是简体或繁体"),
     "tones": ("tones must be off, rhyme or strict, got {value!r}", "格律只能是严格、只押韵或不限"),
+    "search": ("search must be best or off, got {value!r}", "写法只能是择优（best）或一次成诗（off）"),
     "form": ("unknown form {value!r}: choose one of 五绝, 七绝, 五律, 七律 or free", "没有{value}这个诗体：可选五绝、七绝、五律、七律"),
     "opening": ("opening must be one of {choices} for a free-form poem, got {value!r}", "开头标记不对"),
     "no_copy": ("no_copy must be true or false, got {value!r}", "no_copy 只能是 true 或 false"),

@@ -13,6 +13,11 @@ from poetgen.writing.params import WriteParams
 MODEL = "8d2f6280290e"
 
 
+def sample(params: WriteParams) -> WriteParams:
+    """What an id decodes to: the parameters of the one sample it names (never a search)."""
+    return params.with_(search="off")
+
+
 def page_example_params(row) -> WriteParams:
     form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai = row
     ci = form == "词"
@@ -26,7 +31,7 @@ def test_the_page_examples_have_ids_of_at_most_48_characters(row):
     params = page_example_params(row)
     poem_id = make_id(MODEL, params, row[10], row[9] - 1)
     assert len(poem_id) <= 48, poem_id
-    assert decode_id(poem_id, MODEL) == (params, row[10], row[9] - 1)
+    assert decode_id(poem_id, MODEL) == (sample(params), row[10], row[9] - 1)
 
 
 @pytest.mark.parametrize("params", [
@@ -40,7 +45,7 @@ def test_the_page_examples_have_ids_of_at_most_48_characters(row):
 def test_every_kind_of_value_comes_back_exactly(params):
     for seed, index in ((0, 0), (2**31 - 2, 767)):
         back, s, i = decode_id(make_id(MODEL, params, seed, index), MODEL)
-        assert (back, s, i) == (params, seed, index)
+        assert (back, s, i) == (sample(params), seed, index)
         assert [type(getattr(back, f)) for f in back.__dataclass_fields__] == [
             type(getattr(params, f)) for f in params.__dataclass_fields__]
 
@@ -49,19 +54,23 @@ def test_an_id_of_the_earlier_json_format_still_decodes():
     params = WriteParams(form="七绝", acrostic="春夏秋冬")
     payload = {"m": MODEL, "s": 5, "i": 1, "p": {k: v for k, v in params.to_id().items() if k != "style"}}
     old = "pg3_" + base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode()).decode().rstrip("=")
-    assert decode_id(old, MODEL) == (params, 5, 1)  # an id from before styles reads as 唐
+    assert decode_id(old, MODEL) == (sample(params), 5, 1)  # an id from before styles reads as 唐
 
 
 def test_an_earlier_id_rebuilds_unless_it_asked_for_top_k():
     """pg4 ids have pg5's bytes, but top-k drew differently then: those are refused by name."""
+    for prefix in ("pg5_", "pg4_"):  # over the defaults of their time: 0.8, no top-p
+        old = make_id(MODEL, WriteParams(form="七律", temperature=0.8, top_p=1.0), 1, 2, prefix=prefix)
+        assert len(old) < len(make_id(MODEL, WriteParams(form="七律", temperature=0.8, top_p=1.0), 1, 2))
+        assert decode_id(old, MODEL)[0] == sample(WriteParams(form="七律", temperature=0.8, top_p=1.0))
     plain = WriteParams(form="七绝", top_p=0.9)
-    assert decode_id(make_id(MODEL, plain, 3, 0).replace("pg5_", "pg4_"), MODEL) == (plain, 3, 0)
+    assert decode_id(make_id(MODEL, plain, 3, 0, prefix="pg4_"), MODEL) == (sample(plain), 3, 0)
     greedy = WriteParams(form="七绝", top_k=40, temperature=0.0)  # greedy ignores top-k
-    assert decode_id(make_id(MODEL, greedy, 3, 0).replace("pg5_", "pg4_"), MODEL) == (greedy, 3, 0)
+    assert decode_id(make_id(MODEL, greedy, 3, 0, prefix="pg4_"), MODEL) == (sample(greedy), 3, 0)
     top_k = make_id(MODEL, WriteParams(form="七绝", top_k=40), 3, 0)
     assert decode_id(top_k, MODEL)[0].top_k == 40
     with pytest.raises(GenerationError, match="earlier poetgen .pg4. that sampled top-k differently"):
-        decode_id(top_k.replace("pg5_", "pg4_"), MODEL)
+        decode_id(make_id(MODEL, WriteParams(form="七绝", top_k=40), 3, 0, prefix="pg4_"), MODEL)
     payload = {"m": MODEL, "s": 5, "i": 1, "p": WriteParams(top_k=40).to_id()}
     old = "pg3_" + base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode()).decode().rstrip("=")
     with pytest.raises(GenerationError, match="earlier poetgen .pg3."):

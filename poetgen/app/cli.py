@@ -10,7 +10,7 @@ from ..errors import PoetgenError
 from ..model.config import DIRECTIONS, STRATEGIES, ModelConfig, TrainConfig, defaults
 from ..native_log import quiet_native_stderr
 from ..text.script import SCRIPTS
-from ..writing.params import TONE_LEVELS, WriteParams
+from ..writing.params import SEARCHES, TONE_LEVELS, WriteParams
 from .commands import run_check, run_cipai, run_evaluate, run_export, run_generate, run_prepare, run_train
 
 
@@ -143,6 +143,8 @@ def add_generate_parser(sub) -> None:
     p.add_argument("--rerank", action="store_true", help="sample 3n, keep the n most likely")
     p.add_argument("-n", type=_number(int), default=1, help="number of poems")
     p.add_argument("--seed", type=_number(int), default=None)
+    p.add_argument("--search", choices=SEARCHES, default=w["search"],
+                   help="best: the best of several candidates by the model's score (default); off: one sample")
     p.add_argument("--script", choices=SCRIPTS, default=w["script"],
                    help=f"of the poems shown (default: {w['script']})")
     p.add_argument("--id", default=None, help="rebuild the poem with this id")

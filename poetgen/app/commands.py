@@ -68,7 +68,7 @@ def run_generate(args: argparse.Namespace) -> None:
                       script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
                       rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
                       no_copy=not args.allow_copy, max_repeat=args.max_repeat,
-                      style=args.style, max_tokens=args.max_tokens, cipai=args.cipai)
+                      style=args.style, max_tokens=args.max_tokens, cipai=args.cipai, search=args.search)
         poems = (poet.write(rerank=args.rerank, **params) if args.rerank or args.n < BATCH_WITH_PROGRESS
                  else _write_with_progress(poet, params))
     if args.json:
@@ -202,14 +202,15 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
     if (args.poems is None) == (args.split is None):
         raise PoetgenError("give --poems FILE_OR_FOLDER or --split valid (the corpus's validation split), not both")
-    model, _, tokenizer = load_model_dir(args.model or _default_model())
+    model, config, tokenizer = load_model_dir(args.model or _default_model())
     if args.poems is not None:
-        result = evaluate_poems(model, tokenizer, args.poems, progress=True)
+        result = evaluate_poems(model, tokenizer, args.poems, progress=True, reverse=config.reverse)
     else:
         from ..corpus.splits import load_split
         from ..model.evaluate import split_perplexity
 
-        result = split_perplexity(model, tokenizer, load_split(args.corpus, args.split), progress=True)
+        result = split_perplexity(model, tokenizer, load_split(args.corpus, args.split), progress=True,
+                                  reverse=config.reverse)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     elif args.poems is not None:

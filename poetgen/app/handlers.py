@@ -23,7 +23,7 @@ from ..text.forms import FORMS
 from ..verse.pingshui import rhyme_table
 from ..verse.tunes import find
 from ..writing.ids import MAX_ID, decode_id
-from ..writing.params import WriteParams
+from ..writing.params import SEARCH_WIDTH, WriteParams
 from .render import render_alternatives, render_draft, render_poems, render_repair, render_report
 
 if TYPE_CHECKING:
@@ -227,8 +227,8 @@ class Handlers:
             raise refuse("先写一首诗，或填入诗的编号")
         with page_errors():
             params, _, index = decode_id(poem_id, self.poet.model_hash)
-        if index >= MAX_WEB_POEMS or params.temperature > MAX_WEB_TEMPERATURE or params.top_k > MAX_WEB_TOP_K \
-                or params.max_tokens > WriteParams().max_tokens:
+        if index >= MAX_WEB_POEMS * SEARCH_WIDTH or params.temperature > MAX_WEB_TEMPERATURE \
+                or params.top_k > MAX_WEB_TOP_K or params.max_tokens > WriteParams().max_tokens:
             raise refuse("这个编号超出网页所写的范围（首数、温度或长度）：请用命令行 poetgen generate --id 还原")
         return poem_id
 

@@ -14,6 +14,7 @@ import gradio as gr
 from ..defaults import MAX_CHECK_TEXT, MAX_TEXT, REPO
 from ..errors import PoetgenError
 from ..writing.ids import MAX_ID
+from ..writing.params import WriteParams
 from .guard import DirectRoutesRefused
 from .handlers import (
     AUTO_TUNE,
@@ -35,12 +36,13 @@ if TYPE_CHECKING:
     from ..api import Poet
 
 
-EXAMPLES = [
-    ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 3, 1, "simplified", "唐", NO_TUNE],
-    ["五律", "明月", "", "", "自动", "strict", 0.8, 40, 0.95, 3, 7, "simplified", "唐", NO_TUNE],
-    ["七律", "", "", "思念故乡", "陽", "strict", 0.7, 0, 0.9, 2, 3, "simplified", "宋", NO_TUNE],
-    ["词", "", "", "秋夜 思乡", "自动", "strict", 0.8, 0, 1.0, 2, 5, "simplified", "宋", "浣溪沙"],
-    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 1.0, 0, 1.0, 4, 11, "traditional", "唐", NO_TUNE],
+W = WriteParams()
+EXAMPLES = [  # the defaults' sampling, but for the last, which shows a freer hand
+    ["七绝", "", "春夏秋冬", "", "自动", "strict", W.temperature, 0, W.top_p, 3, 1, "simplified", "唐", NO_TUNE],
+    ["五律", "明月", "", "", "自动", "strict", W.temperature, 40, W.top_p, 3, 7, "simplified", "唐", NO_TUNE],
+    ["七律", "", "", "思念故乡", "陽", "strict", W.temperature, 0, W.top_p, 2, 3, "simplified", "宋", NO_TUNE],
+    ["词", "", "", "秋夜 思乡", "自动", "strict", W.temperature, 0, W.top_p, 2, 5, "simplified", "宋", "浣溪沙"],
+    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 0.8, 0, 1.0, 4, 11, "traditional", "唐", NO_TUNE],
 ]
 
 
@@ -114,9 +116,9 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
         theme = gr.Textbox("", label="主题", max_length=MAX_TEXT, placeholder="如：思念故乡")
     with gr.Accordion("采样", open=False):
         with gr.Row():
-            temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="温度（0 为贪心）")
+            temperature = gr.Slider(0, 2, value=W.temperature, step=0.05, label="温度（0 为贪心）")
             top_k = gr.Slider(0, 200, value=0, step=1, label="top-k（0 不限）")
-            top_p = gr.Slider(0.05, 1, value=1.0, step=0.05, label="top-p")
+            top_p = gr.Slider(0.05, 1, value=W.top_p, step=0.05, label="top-p")
             n = gr.Slider(1, MAX_WEB_POEMS, value=3, step=1, label="首数")
             seed = gr.Number(value=1, precision=0, label="种子")
     button = gr.Button("写诗", variant="primary", elem_id="write")

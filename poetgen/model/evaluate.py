@@ -102,9 +102,12 @@ def perplexity_by_subset(model, tokenizer: Tokenizer, seqs: list[np.ndarray],
             for name, idx in groups.items() if idx}
 
 
-def split_perplexity(model, tokenizer: Tokenizer, rows: list[dict], progress: bool = False) -> dict[str, dict]:
-    """Perplexity of corpus rows, overall and for each subset (`subsets`)."""
-    seqs = [np.asarray(tokenizer.encode(r["text"], opening=tokenizer.row_opening(r)), np.int32) for r in rows]
+def split_perplexity(model, tokenizer: Tokenizer, rows: list[dict], progress: bool = False,
+                     reverse: bool = False) -> dict[str, dict]:
+    """Perplexity of corpus rows, overall and for each subset (`subsets`); `reverse` for a
+    backward model (each poem read from its end)."""
+    seqs = [np.asarray(tokenizer.encode(r["text"], opening=tokenizer.row_opening(r), reverse=reverse), np.int32)
+            for r in rows]
     return perplexity_by_subset(model, tokenizer, seqs, subsets(rows), progress)
 
 
@@ -126,7 +129,8 @@ def collection_of_file(path: Path) -> str:
     return SONGCI if name.startswith("ci.") else SONG if name.startswith("poet.song") else TANG
 
 
-def evaluate_poems(model, tokenizer: Tokenizer, path: str | Path, progress: bool = False) -> dict:
+def evaluate_poems(model, tokenizer: Tokenizer, path: str | Path, progress: bool = False,
+                   reverse: bool = False) -> dict:
     """Perplexity of chinese-poetry JSON poems, cleaned exactly as the corpus is (ci converted
     to traditional characters), each under its collection's opening."""
     seqs, oov, skipped = [], 0, 0
@@ -141,7 +145,8 @@ def evaluate_poems(model, tokenizer: Tokenizer, path: str | Path, progress: bool
                 skipped += 1
                 continue
             oov += sum(1 for ch in row["text"] if ch not in tokenizer.index)
-            seqs.append(np.asarray(tokenizer.encode(row["text"], opening=tokenizer.row_opening(row)), np.int32))
+            seqs.append(np.asarray(tokenizer.encode(row["text"], opening=tokenizer.row_opening(row), reverse=reverse),
+                                   np.int32))
     if not seqs:
         raise CorpusError(f"no scorable poems in {path}")
     result = validation_perplexity(model, seqs, tokenizer, progress)

@@ -60,7 +60,8 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
         "history": history,
     }
     if corpus_dir is not None:
-        measure_exported(metrics, model, tokenizer, corpus_dir, half, epochs if average > 1 else [])
+        measure_exported(metrics, model, tokenizer, corpus_dir, half, epochs if average > 1 else [],
+                         model_config.reverse)
     train_cfg = {**saved["train"], "command": command or state.command}
     card = model_card(model_config, train_cfg, metrics, best_row)
     save_model_dir(model_dir, model, model_config, tokenizer, train_cfg, metrics, card, half=half)
@@ -70,12 +71,13 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
     return metrics
 
 
-def measure_exported(metrics: dict, model, tokenizer: Tokenizer, corpus_dir, half: bool, averaged: list[int]) -> None:
+def measure_exported(metrics: dict, model, tokenizer: Tokenizer, corpus_dir, half: bool, averaged: list[int],
+                     reverse: bool = False) -> None:
     """Validation perplexity per subset of the exported weights; when they are not the best
     epoch's as trained (float16, averaged), the headline figures become theirs too."""
     from ..model.evaluate import split_perplexity
 
-    report = split_perplexity(model, tokenizer, load_split(corpus_dir, "valid"))
+    report = split_perplexity(model, tokenizer, load_split(corpus_dir, "valid"), reverse=reverse)
     metrics["valid_by_subset"] = {name: {"poems": r["poems"], "chars": r["chars"],
                                          "char_perplexity": round(r["char_perplexity"], 2)}
                                   for name, r in report.items()}

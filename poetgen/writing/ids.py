@@ -1,13 +1,14 @@
 """Poem ids: the model, the seed, the poem's index in its batch and the request, so that the
 same poem can be written again exactly.
 
-An id is `pg5_` and the base64url of a few bytes: 3 of the model's hash, the seed and the index
+An id is `pg6_` and the base64url of a few bytes: 3 of the model's hash, the seed and the index
 as varints, then only the parameters that differ from WriteParams's defaults, each a byte
 (field index × 8 + kind) and its value: a choice from a known list as its index, a string in
 GB18030 (two bytes a common Han character), a number as a varint or in thousandths: 14 to 38
 characters for the recorded poems of the tests, at most 48 for the page's examples. Ids of the
-earlier formats (`pg4_`: the same bytes; `pg3_`: JSON) still decode; those of them that asked
-for top-k sampling are refused, as top-k draws differently since pg5 (see sampler.sample_top_k)."""
+earlier formats still decode: `pg5_` and `pg4_` hold the same bytes over the defaults of their
+time (temperature 0.8, no top-p), `pg3_` is JSON; those of pg4 and pg3 that asked for top-k
+sampling are refused, as top-k draws differently since pg5 (see sampling.sample_top_k)."""
 
 from __future__ import annotations
 
@@ -22,17 +23,21 @@ from ..errors import GenerationError
 from ..model.tokenizer import FORM_TOKENS
 from ..text.forms import FORMS
 from ..text.script import SCRIPTS
-from .params import FREE, TONE_LEVELS, WriteParams
+from .params import FREE, SEARCH_WIDTH, TONE_LEVELS, WriteParams
 
-ID_PREFIX = "pg5_"
+ID_PREFIX = "pg6_"
+BEFORE_SEARCH_PREFIX = "pg5_"  # the same bytes over the defaults before search (temperature 0.8, no top-p)
 TOP_K_CHANGED_PREFIX = "pg4_"  # the same bytes as pg5; top-k drew among the whole vocabulary
 JSON_PREFIX = "pg3_"  # base64 of JSON; the sampler of pg4
 OLD_ID_PREFIXES = ("pg1_", "pg2_")
 MAX_ID = 4000  # characters of an id: far more than any request of the limits below needs
-MAX_INDEX = 3 * MAX_POEMS  # a poem's place in its batch (rerank writes 3n)
+MAX_INDEX = 3 * MAX_POEMS * SEARCH_WIDTH  # a poem's place in its batch (rerank writes 3n, search 8 each)
 MAX_VARINT_BYTES = 5  # 35 bits: every seed, index, count and thousandth fits
 FIELDS = [f.name for f in fields(WriteParams)]
 DEFAULTS = WriteParams().to_id()
+# The defaults each prefix's bytes are read over: an id records only what differs from them.
+DEFAULTS_OF = {ID_PREFIX: DEFAULTS, **dict.fromkeys((BEFORE_SEARCH_PREFIX, TOP_K_CHANGED_PREFIX),
+                                                    {**DEFAULTS, "temperature": 0.8, "top_p": 1.0})}
 # Values of the fields with few choices: an id stores the index.
 CHOICES = {
     "form": (None, *FORMS, FREE, ""), "script": SCRIPTS, "tones": (None, *TONE_LEVELS),
@@ -91,20 +96,22 @@ def model_tag(model_hash: str) -> bytes:
         return hashlib.sha256(model_hash.encode()).digest()[:3]
 
 
-def make_id(model_hash: str, params: WriteParams, seed: int, index: int) -> str:
+def make_id(model_hash: str, params: WriteParams, seed: int, index: int, prefix: str = ID_PREFIX) -> str:
+    """The id of a poem; `prefix` names an earlier format, which tests use to make old ids."""
+    defaults = DEFAULTS_OF[prefix]
     body = bytearray(model_tag(model_hash))
     body += _varint(seed) + _varint(index)
     for name, value in params.to_id().items():
-        if name not in DEFAULTS or value != DEFAULTS[name] or type(value) is not type(DEFAULTS[name]):
+        if name not in defaults or value != defaults[name] or type(value) is not type(defaults[name]):
             kind_and_value = _value(name, value)
             body += bytes([FIELDS.index(name) * 8 + kind_and_value[0]]) + kind_and_value[1:]
-    return ID_PREFIX + base64.urlsafe_b64encode(bytes(body)).decode().rstrip("=")
+    return prefix + base64.urlsafe_b64encode(bytes(body)).decode().rstrip("=")
 
 
-def _read_params(data: bytes, at: int) -> dict:
+def _read_params(data: bytes, at: int, defaults: dict) -> dict:
     """The parameters after the seed and index. Every read moves forward within the data (a
     length is checked before it is used), so any bytes decode or fail in a bounded time."""
-    params = dict(DEFAULTS)
+    params = dict(defaults)
     while at < len(data):
         field, kind = divmod(data[at], 8)
         if field >= len(FIELDS):
@@ -140,7 +147,7 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
     if isinstance(poem_id, str) and poem_id.startswith(OLD_ID_PREFIXES):
         raise GenerationError("old_id", prefix=poem_id[:3])
     if not isinstance(poem_id, str) or len(poem_id) > MAX_ID or \
-            not poem_id.startswith((ID_PREFIX, TOP_K_CHANGED_PREFIX, JSON_PREFIX)):
+            not poem_id.startswith((*DEFAULTS_OF, JSON_PREFIX)):
         raise GenerationError("not_an_id", prefix=ID_PREFIX)
     body = poem_id[len(ID_PREFIX):]
     try:
@@ -151,7 +158,7 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
         else:
             model, (seed, at) = data[:3], _read_varint(data, 3)
             index, at = _read_varint(data, at)
-            params = _read_params(data, at)
+            params = _read_params(data, at, DEFAULTS_OF[poem_id[:len(ID_PREFIX)]])
     except (binascii.Error, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError, RecursionError):
         raise GenerationError("damaged_id", why="it does not decode") from None
     if model != model_tag(model_hash):
@@ -159,6 +166,6 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
     if not _whole(index) or not 0 <= index < MAX_INDEX or not _whole(seed) or not 0 <= seed <= MAX_SEED:
         raise GenerationError("damaged_id", why="its seed or place is out of range")
     params = WriteParams.from_id(params)
-    if not poem_id.startswith(ID_PREFIX) and params.top_k and params.temperature:
+    if poem_id.startswith((TOP_K_CHANGED_PREFIX, JSON_PREFIX)) and params.top_k and params.temperature:
         raise GenerationError("old_top_k_id", prefix=poem_id[:3])
     return params, seed, index

@@ -9,6 +9,8 @@ from ..errors import GenerationError
 
 FREE = "free"
 TONE_LEVELS = ("off", "rhyme", "strict")  # how strictly a poem keeps its 格律: the CLI, the page and ids read it
+SEARCH_WIDTH = 8  # candidates per poem when searching (search.py); ids count places in such batches
+SEARCHES = ("best", "off")  # best of several candidates by both models' score (search.py), or one sample
 DEFAULT_STYLE = "唐"
 
 
@@ -31,9 +33,11 @@ class WriteParams:
     start: str = ""  # opening text to continue (简 or 繁)
     form: str | None = None  # 五绝, 七绝, 五律, 七律 or free (None: a regulated form, from the acrostic's
     # length or one the start text fits, chosen by the seed)
-    temperature: float = 0.8  # 0: greedy
+    # Chosen by blind readers with search on: 0.5 and top-p 0.9 read better than 0.8 and 0.6
+    # (benchmarks/README.md, "Readers"). Ids of pg5 and before were made over 0.8 and 1.0.
+    temperature: float = 0.5  # 0: greedy
     top_k: int = 0  # 0: no cut
-    top_p: float = 1.0  # 1: no cut
+    top_p: float = 0.9  # 1: no cut
     script: str = "simplified"  # of the poems shown: simplified (what most readers read) or traditional
     max_tokens: int = 120  # length cap of a free poem
     acrostic: str = ""  # 藏头: a character opening each line
@@ -47,6 +51,8 @@ class WriteParams:
     style: str = DEFAULT_STYLE  # 唐 or 宋: the manner of the Tang or the Song poets (a ci: always Song)
     cipai: str | None = None  # a 词牌 (浣溪沙...): write a ci of that tune instead of a shi
     opening: str | None = None  # set by a rewrite of a free poem: the form token it opened with
+    search: str = "best"  # best: the best of several candidates (search.py); off: one sample. An id
+    # always names one sample (the candidate kept), so ids never record it.
 
     def __post_init__(self):
         # Values are checked against their kinds here, so that neither a caller of the API nor a
@@ -74,6 +80,7 @@ class WriteParams:
     def to_id(self) -> dict:
         """The parameters as a poem id records them ('opening' only when set)."""
         data = asdict(self)
+        del data["search"]
         if data["opening"] is None:
             del data["opening"]
         return data
@@ -82,7 +89,7 @@ class WriteParams:
     def from_id(cls, data) -> WriteParams:
         if not isinstance(data, dict):
             raise GenerationError("damaged_id", why="its parameters are incomplete")
-        data = {"style": DEFAULT_STYLE, "cipai": None, **data}  # an id from before styles or ci
+        data = {"style": DEFAULT_STYLE, "cipai": None, **data, "search": "off"}  # an id from before styles or ci
         required = {f.name for f in fields(cls)} - {"opening"}
         if set(data) - {"opening"} != required:
             raise GenerationError("damaged_id", why="its parameters are incomplete")
@@ -93,7 +100,9 @@ class WriteParams:
 class Sampling:
     """How the decoder draws: what a checked request's WriteParams say of sampling, and the seed."""
 
-    temperature: float = 0.8  # 0: greedy
+    # Chosen by blind readers with search on: 0.5 and top-p 0.9 read better than 0.8 and 0.6
+    # (benchmarks/README.md, "Readers"). Ids of pg5 and before were made over 0.8 and 1.0.
+    temperature: float = 0.5  # 0: greedy
     top_k: int = 0  # 0: no cut
-    top_p: float = 1.0  # 1: no cut
+    top_p: float = 0.9  # 1: no cut
     seed: int = 0

@@ -19,7 +19,7 @@ from ..text.script import SCRIPTS, Script
 from ..text.user_text import readable
 from ..verse.ci_rhymes import bu_index
 from ..verse.pingshui import RhymeTable
-from .params import FREE, TONE_LEVELS, Sampling, WriteParams
+from .params import FREE, SEARCHES, TONE_LEVELS, Sampling, WriteParams
 
 ACROSTIC_FORMS = {4: "七绝", 8: "七律"}
 STYLES = {"唐": TANG, "唐诗": TANG, "tang": TANG, "宋": SONG, "宋诗": SONG, "song": SONG}
@@ -191,6 +191,8 @@ class RequestMaker:
         cipai = self.cipai_of(p)
         form = CI if cipai else self.form_of(p, heads, tails, start, seed)
         tones = p.tones if p.tones is not None else ("off" if form == FREE else "strict")
+        if p.search not in SEARCHES:
+            raise GenerationError("search", value=p.search)
         if tones not in TONE_LEVELS:
             raise GenerationError("tones", value=tones)
         if cipai and p.pattern:

@@ -21,6 +21,12 @@ class Direction:
     model: object
     reverse: bool
 
+    def __post_init__(self):
+        # One compiled graph for every batch shape: an eager Keras LSTM steps in Python.
+        self.log_probs = tf.function(lambda ids: tf.nn.log_softmax(tf.cast(self.model(ids, training=False),
+                                                                            tf.float32)),
+                                     reduce_retracing=True)
+
 
 class Scorer:
     def __init__(self, tokenizer: Tokenizer, forward, backward=None):
@@ -45,8 +51,7 @@ class Scorer:
         out = []
         for d in self.directions:
             batch = self._ids(texts, opening, d.reverse)
-            logits = d.model(tf.constant(batch[:, :-1]), training=False)
-            logp = tf.nn.log_softmax(tf.cast(logits, tf.float32)).numpy()
+            logp = d.log_probs(tf.constant(batch[:, :-1])).numpy()
             picked = np.take_along_axis(logp, batch[:, 1:, None], axis=-1)[..., 0]
             rows = [row[self._places(text, opening, d.reverse)] for text, row in zip(texts, picked)]
             width = max(len(r) for r in rows)
@@ -64,8 +69,7 @@ class Scorer:
         total = None
         for d in self.directions:
             batch = self._ids([text], opening, d.reverse)
-            logits = d.model(tf.constant(batch[:, :-1]), training=False)[0]
-            logp = tf.nn.log_softmax(tf.cast(logits, tf.float32)).numpy()
+            logp = d.log_probs(tf.constant(batch[:, :-1])).numpy()[0]
             places = logp[self._places(text, opening, d.reverse)]
             total = places if total is None else total + places
         return total

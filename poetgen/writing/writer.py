@@ -15,10 +15,11 @@ from ..verse.check import check, check_ci
 from ..verse.tunes import find
 from .ids import decode_id, make_id
 from .merging import MergingDecoder
-from .params import FREE, WriteParams
+from .params import FREE, SEARCH_WIDTH, WriteParams
 from .plan import Plan
 from .planning import plan_request
 from .request import Prepared, RequestMaker
+from .search import Search
 from .theme_bias import ThemeBias
 from .vocabulary import Vocabulary
 
@@ -43,8 +44,8 @@ class Poem:
 
 class Writer:
     def __init__(self, vocab: Vocabulary, requests: RequestMaker, theme: ThemeBias, merging: MergingDecoder,
-                 script: Script, model_hash: str):
-        self.vocab, self.requests, self.theme, self.merging = vocab, requests, theme, merging
+                 script: Script, model_hash: str, search: Search):
+        self.vocab, self.requests, self.theme, self.merging, self.search = vocab, requests, theme, merging, search
         self.tokenizer, self.table, self.script, self.model_hash = vocab.tokenizer, vocab.table, script, model_hash
 
     def plan(self, params: WriteParams, count: int, seed: int) -> tuple[Prepared, Plan]:
@@ -58,7 +59,10 @@ class Writer:
         return self.poems(params, seed, prepared, tokens, logprobs), tokens
 
     def write(self, params: WriteParams, count: int, seed: int) -> list[Poem]:
-        return self.generate(params, count, seed)[0]
+        if params.search == "off":
+            return self.generate(params, count, seed)[0]
+        poems, tokens = self.generate(params.with_(search="off"), count * SEARCH_WIDTH, seed)
+        return [poems[k] for k in self.search.best(tokens, SEARCH_WIDTH)]
 
     def regenerate(self, poem_id: str) -> Poem:
         params, seed, index = decode_id(poem_id, self.model_hash)
@@ -66,8 +70,11 @@ class Writer:
 
     def stream(self, params: WriteParams, n: int, seed: int, chunk: int) -> Iterator[tuple[list[str], list | None]]:
         """Decoded `chunk` tokens at a time: (each poem's text so far, None) while writing, then
-        (the texts, the finished poems), the same poems as one pass gives."""
-        prepared, plan = self.plan(params, n, seed)
+        (the texts, the finished poems), the same poems as one pass gives. With search, the
+        drafts shown are each poem's first candidate; the poems, the candidates kept."""
+        width = 1 if params.search == "off" else SEARCH_WIDTH
+        params = params.with_(search="off")
+        prepared, plan = self.plan(params, n * width, seed)
         length = plan.forced.shape[1]
         state, tokens, logprobs = None, [], []
         for stop in [*range(chunk, length, chunk), length]:
@@ -77,11 +84,13 @@ class Writer:
             so_far = np.concatenate(tokens, axis=1)
             if state["done"].all() or stop >= length:
                 break
-            yield [self.script.display(self.tokenizer.decode(row), prepared.script) for row in so_far], None
+            yield [self.script.display(self.tokenizer.decode(row), prepared.script) for row in so_far[::width]], None
         pad = length - so_far.shape[1]
         tokens = np.pad(so_far, ((0, 0), (0, pad)), constant_values=self.tokenizer.pad)
         logprobs = np.pad(np.concatenate(logprobs, axis=1), ((0, 0), (0, pad)))
         poems = self.poems(params, seed, prepared, tokens, logprobs)
+        if width > 1:
+            poems = [poems[k] for k in self.search.best(tokens, width)]
         yield [p.text for p in poems], poems
 
     def poems(self, params: WriteParams, seed: int, prepared: Prepared, tokens: np.ndarray,

@@ -1,0 +1,50 @@
+"""Search instead of one sample: each poem asked for is drawn `width` times under every rule, and
+the candidate kept is the one the models like best as a whole poem (the forward likelihood, plus
+the backward model's where there is one: do the later lines make the earlier ones likely),
+less what readers fault (repeated characters, clashing seasons; penalties.py).
+
+Every candidate is itself a one-sample poem of the same seed at its own place in the batch, so
+the poem kept carries that sample's id: rebuilding, 换字 and rewrite need no search again."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.tokenizer import Tokenizer
+from .penalties import faults
+from .scoring import Scorer
+
+REPEAT_PENALTY = 0.1  # per character repeated, in mean log-probability per character
+SEASON_PENALTY = 0.3  # for seasons that clash
+
+
+class Search:
+    def __init__(self, scorer: Scorer, tokenizer: Tokenizer):
+        self.scorer, self.tokenizer = scorer, tokenizer
+
+    def opening(self, row: np.ndarray) -> tuple[int, ...]:
+        """The condition tokens a decoded row opened with (collection, form or tune)."""
+        tok = self.tokenizer
+        body = [t for t in row if t not in (tok.bos, tok.pad)]
+        first = next((k for k, t in enumerate(body) if t >= tok.comma), len(body))
+        return tuple(int(t) for t in body[:first])
+
+    def scores(self, tokens: np.ndarray) -> np.ndarray:
+        """Each decoded row's score as a whole poem: the models' mean log-probability per
+        character (summed over directions) less the readers' faults."""
+        texts = [self.tokenizer.decode(row) for row in tokens]
+        out = np.zeros(len(texts))
+        by_opening: dict[tuple[int, ...], list[int]] = {}
+        for i, row in enumerate(tokens):
+            by_opening.setdefault(self.opening(row), []).append(i)
+        for opening, rows in by_opening.items():
+            out[rows] = self.scorer.scores([texts[i] for i in rows], list(opening))
+        for i, text in enumerate(texts):
+            repeated, clash = faults(text)
+            out[i] -= REPEAT_PENALTY * repeated + SEASON_PENALTY * clash
+        return out
+
+    def best(self, tokens: np.ndarray, width: int) -> list[int]:
+        """For each run of `width` rows (one poem's candidates), the row kept."""
+        scores = self.scores(tokens)
+        return [start + int(np.argmax(scores[start:start + width])) for start in range(0, len(tokens), width)]
