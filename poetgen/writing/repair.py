@@ -27,12 +27,12 @@ from ..text.forms import CI, SONGCI, TANG
 from ..text.script import Script
 from ..verse.check import Report, check_text
 from ..verse.ci_rhymes import bu_of
-from ..verse.pingshui import PING, ZE, RhymeTable
+from ..verse.pingshui import EITHER, PING, ZE, RhymeTable
 from ..verse.tunes import by_shape, find
 from .scoring import Scorer
 
 SKIPPED = re.compile(r"[\s　、；：！？,.;:!?，。]")
-CANDIDATES = 12  # characters tried at each place
+CANDIDATES = 32  # characters tried at each place: the left context alone often ranks the right one low
 BEAM = 6  # partial repairs kept between places
 
 
@@ -103,6 +103,11 @@ class Repairer:
         _, _, candidate, changes, fixed = min(found, key=lambda f: f[:2])
         return Repaired(candidate, changes, fixed, report)
 
+    def reads_as(self, tone: str) -> np.ndarray:
+        """The characters with a reading in `tone`: a 多音字 (中) fits either, as the checker
+        reads it (and as poets used it)."""
+        return (self.tone == tone) | (self.tone == EITHER)
+
     def opening(self, report: Report) -> list[int]:
         if report.form == CI:
             return self.tokenizer.opening(CI, SONGCI if self.tokenizer.conditioned else TANG, report.pattern)
@@ -113,7 +118,7 @@ class Repairer:
     def places(self, report: Report, lines: list[str]) -> list[tuple[list[Place], list[Place]]]:
         """For each way to mend the rhyme (a group tied for the most rhymes is one way): (places
         that must change, places of which one per faulty line must change: 孤平/三平尾)."""
-        tones = {(i, j): Place(i, j, self.tone == report.expected[i][j], f"此处应为{report.expected[i][j]}声")
+        tones = {(i, j): Place(i, j, self.reads_as(report.expected[i][j]), f"此处应为{report.expected[i][j]}声")
                  for i, j in report.violations}
         return [self._with_optional(report, lines, {**tones, **{(p.line, p.position): p for p in rhymes}})
                 for rhymes in self.rhyme_options(report, lines)]
@@ -125,7 +130,7 @@ class Repairer:
                 spots, want, why = [j for j, t in enumerate(report.tones[i][:-1]) if t == ZE], PING, "救孤平"
             else:
                 spots, want, why = [len(lines[i]) - 3], ZE, "避三平尾"
-            optional += [Place(i, j, self.tone == want, why) for j in spots if (i, j) not in must]
+            optional += [Place(i, j, self.reads_as(want), why) for j in spots if (i, j) not in must]
         return sorted(must.values(), key=lambda p: (p.line, p.position)), optional
 
     def rhyme_options(self, report: Report, lines: list[str]) -> list[list[Place]]:
