@@ -2,9 +2,8 @@
 candidates, keeps every rule, is the same for the same seed, and its id rebuilds it alone."""
 
 from poetgen.verse.check import check_text
-from poetgen.writing.params import WriteParams
+from poetgen.writing.params import SEARCH_WIDTH, WriteParams
 from poetgen.writing.penalties import faults, season_clash, seasons_of
-from poetgen.writing.params import SEARCH_WIDTH
 
 
 def test_the_poem_kept_is_the_best_scored_candidate(tiny_poet):
