@@ -5,6 +5,7 @@ import pytest
 from poetgen.errors import GenerationError
 from poetgen.verse.patterns import patterns
 from poetgen.verse.pingshui import PING, ZE
+from poetgen.writing.ids import decode_id
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,10 @@ def test_rewrite_continues_from_the_state_at_that_character(tiny_poet, poem, mon
     opening = len(tiny_poet.tokenizer.opening("七绝"))  # <唐诗><七绝>
     col = opening + 8 + position  # the opening, then line 1 (7 characters and its mark), then the position
     end = opening + 32 + 1  # 4 lines of 7 characters and a mark, then <eos>
-    # the original decoded up to the column, then on; the rewrite only from the column on
-    assert calls == [(0, col, 1), (col, end, 1), (col, end, 1)]
+    # the original decoded up to the column, then on (its batch: every candidate up to the one the
+    # search kept, which its id names); the rewrite only from the column on, one poem
+    rows = decode_id(poem.id, tiny_poet.model_hash)[2] + 1
+    assert calls == [(0, col, rows), (col, end, rows), (col, end, 1)]
     assert tiny_poet.regenerate(new.id).text == new.text  # the same poem as one full pass
     assert "".join(new.lines).startswith("".join(poem.lines[:line]) + poem.lines[line][:position] + char)
 

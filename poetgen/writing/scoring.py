@@ -22,10 +22,11 @@ class Direction:
     reverse: bool
 
     def __post_init__(self):
-        # One compiled graph for every batch shape: an eager Keras LSTM steps in Python.
+        # One compiled graph for every batch shape (an eager Keras LSTM steps in Python, and a
+        # graph traced per shape would make each new poem length wait for a trace).
         self.log_probs = tf.function(lambda ids: tf.nn.log_softmax(tf.cast(self.model(ids, training=False),
                                                                             tf.float32)),
-                                     reduce_retracing=True)
+                                     input_signature=[tf.TensorSpec([None, None], tf.int32)])
 
 
 class Scorer:
@@ -51,7 +52,7 @@ class Scorer:
         out = []
         for d in self.directions:
             batch = self._ids(texts, opening, d.reverse)
-            logp = d.log_probs(tf.constant(batch[:, :-1])).numpy()
+            logp = d.log_probs(tf.constant(batch[:, :-1], tf.int32)).numpy()
             picked = np.take_along_axis(logp, batch[:, 1:, None], axis=-1)[..., 0]
             rows = [row[self._places(text, opening, d.reverse)] for text, row in zip(texts, picked)]
             width = max(len(r) for r in rows)
@@ -69,7 +70,7 @@ class Scorer:
         total = None
         for d in self.directions:
             batch = self._ids([text], opening, d.reverse)
-            logp = d.log_probs(tf.constant(batch[:, :-1])).numpy()[0]
+            logp = d.log_probs(tf.constant(batch[:, :-1], tf.int32)).numpy()[0]
             places = logp[self._places(text, opening, d.reverse)]
             total = places if total is None else total + places
         return total
