@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
             start = time.perf_counter()
             try:
                 RawClient(url).predict(*data, api_name=endpoint)
-            except RuntimeError:
+            except (RuntimeError, OSError):  # a refusal, or a connection the server dropped
                 if kind != "bad":
                     with lock:
                         errors[0] += 1

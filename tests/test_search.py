@@ -4,16 +4,20 @@ candidates, keeps every rule, is the same for the same seed, and its id rebuilds
 from poetgen.verse.check import check_text
 from poetgen.writing.params import SEARCH_WIDTH, WriteParams
 from poetgen.writing.penalties import faults, season_clash, seasons_of
+from poetgen.writing.search import ECHO_PENALTY, _phrases
 
 
 def test_the_poem_kept_is_the_best_scored_candidate(tiny_poet):
     poems = tiny_poet.write(form="七绝", n=2, seed=3)
     candidates, tokens = tiny_poet.writer.generate(WriteParams(form="七绝", search="off"), 2 * SEARCH_WIDTH, 3)
     scores = tiny_poet.writer.search.scores(tokens)
+    seen: set[str] = set()
     for i, poem in enumerate(poems):
         group = range(i * SEARCH_WIDTH, (i + 1) * SEARCH_WIDTH)
-        kept = max(group, key=lambda k: scores[k])
+        phrases = {k: _phrases(tiny_poet.tokenizer.decode(tokens[k])) for k in group}
+        kept = max(group, key=lambda k: scores[k] - ECHO_PENALTY * len(phrases[k] & seen))  # noqa: B023
         assert poem.text == candidates[kept].text and poem.id == candidates[kept].id
+        seen |= phrases[kept]
     assert len({c.text for c in candidates}) > 2  # the candidates differ: there was a choice
 
 
@@ -26,6 +30,10 @@ def test_search_keeps_every_rule_and_is_the_same_for_a_seed(tiny_poet):
         assert tiny_poet.regenerate(poem.id).text == poem.text  # the id names the one sample kept
     streamed = list(tiny_poet.write_stream(form="五律", n=3, seed=11, theme="秋", chunk=8))[-1][1]
     assert [p.text for p in streamed] == [p.text for p in first]
+
+
+def test_the_poems_of_one_request_do_not_echo_each_other():
+    assert _phrases("不知何处是，家林。") == {"不知何", "知何处", "何处是"}
 
 
 def test_search_off_is_one_sample(tiny_poet):

@@ -242,7 +242,7 @@ class Handlers:
         poem_id = self.poem_id(poem_id)
         with page_errors():
             png = self.poet.picture(self.poet.regenerate(poem_id))
-        return Image.open(io.BytesIO(png))
+        return gr.Image(value=Image.open(io.BytesIO(png)), visible=True)
 
     def check(self, text, cipai=AUTO_TUNE):
         text = _text(text, "诗", MAX_CHECK_TEXT)

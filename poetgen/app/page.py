@@ -129,7 +129,7 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
     with gr.Row():
         picture_button = gr.Button("存为图片（第一首）", size="sm", elem_id="picture", scale=0)
     picture = gr.Image(label="诗卡（PNG）", type="pil", format="png", interactive=False, buttons=["download"],
-                       elem_id="picture-card", height=480)
+                       elem_id="picture-card", height=480, visible=False)  # shown with its first picture
     plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="plain")
     inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai]
     # Choosing a tune is asking for a ci, and choosing a shi form lets go of the tune.

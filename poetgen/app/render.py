@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 
 CSS = """
-.poem-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 19em), 1fr)); gap: 1em;
+.poem-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 24em), 1fr)); gap: 1em;
   margin: 0.6em 0; }
 .poem-card { background: #fbf8f1; border: 1px solid #e7dcc4; border-radius: 10px; padding: 1.1em 1.4em;
   box-shadow: 0 1px 4px rgba(60, 40, 10, 0.07); min-width: 0; }
-.poem { font-size: 1.75rem; line-height: 2; letter-spacing: 0.12em; color: #2a2520; margin: 0.2em 0 0.5em;
+.poem { font-size: 1.75rem; line-height: 2; letter-spacing: 0.08em; color: #2a2520; margin: 0.2em 0 0.5em;
   font-family: "Noto Serif CJK SC", "Noto Serif SC", "Source Han Serif SC", "Songti SC", "STSong", "SimSun",
   "Noto Serif CJK TC", serif; }
 .poem .bad { color: #c0392b; text-decoration: underline wavy; }

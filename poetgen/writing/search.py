@@ -16,6 +16,7 @@ from .scoring import Scorer
 
 REPEAT_PENALTY = 0.1  # per character repeated, in mean log-probability per character
 SEASON_PENALTY = 0.3  # for seasons that clash
+ECHO_PENALTY = 0.5  # per phrase (3 characters running) a poem shares with a poem already kept in its request
 
 
 class Search:
@@ -45,6 +46,22 @@ class Search:
         return out
 
     def best(self, tokens: np.ndarray, width: int) -> list[int]:
-        """For each run of `width` rows (one poem's candidates), the row kept."""
+        """For each run of `width` rows (one poem's candidates), the row kept: in order, each
+        less what it echoes of the poems kept before it (three poems of one request ending
+        alike, 不知何处是…, read as one poem thrice)."""
         scores = self.scores(tokens)
-        return [start + int(np.argmax(scores[start:start + width])) for start in range(0, len(tokens), width)]
+        kept: list[int] = []
+        phrases: set[str] = set()
+        for start in range(0, len(tokens), width):
+            rows = range(start, min(start + width, len(tokens)))
+            own = {row: _phrases(self.tokenizer.decode(tokens[row])) for row in rows}
+            best = max(rows, key=lambda row: scores[row] - ECHO_PENALTY * len(own[row] & phrases))
+            kept.append(best)
+            phrases |= own[best]
+        return kept
+
+
+def _phrases(text: str, size: int = 3) -> set[str]:
+    """Every run of `size` characters within a line."""
+    lines = text.replace("。", "，").split("，")
+    return {line[k:k + size] for line in lines for k in range(len(line) - size + 1)}
