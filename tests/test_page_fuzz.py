@@ -247,7 +247,7 @@ def test_forged_ids_are_the_ids_the_model_makes(model_hash):
     """The forging here is poetgen's own format: a forged id equals make_id's for the same request."""
     from poetgen.writing.params import WriteParams
 
-    params = WriteParams(form="七绝", max_tokens=100, temperature=1.5)
+    params = WriteParams(form="七绝", max_tokens=100, temperature=1.5, top_p=1.0)  # pg5's default top-p
     forged = pg5(model_hash, 7, 3, field("form", CHOICE, _varint(CHOICES["form"].index("七绝")))
                  + field("temperature", THOUSANDTHS, _varint(1500)) + field("max_tokens", WHOLE, _varint(100)))
     assert forged == make_id(model_hash, params, 7, 3, prefix="pg5_")
@@ -508,7 +508,9 @@ def test_the_picture_is_an_image_and_leaves_no_files_in_tmp(server, fns, written
         messages = queue_call(server, fns["picture_button"], [written_id], timeout=60)
         output = queue_output(messages)
         assert output is not None, messages
-        [image] = output
+        [update] = output  # the picture box is shown with its first picture
+        assert update.get("__type__") == "update" and update.get("visible") is True, update
+        image = update["value"]
         assert isinstance(image, dict) and image.get("url"), image
         assert not str(image.get("path", "")).startswith("/tmp/poem-"), image
         png = urllib.request.urlopen(image["url"], timeout=30).read()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.tokenizer import FORM_TOKENS, Tokenizer
-from ..text.forms import LOST_CHARACTER_MARKS
 from ..verse.ci_rhymes import NAMES as BU_NAMES
 from ..verse.ci_rhymes import bu_of
 from ..verse.pingshui import PING, ZE, RhymeTable
@@ -47,8 +46,6 @@ class Vocabulary:
         masks[MASK_BODY, tokenizer.first_char:] = True
         masks[MASK_BODY, [tokenizer.comma, tokenizer.period, tokenizer.eos]] = True
         masks[MASK_FORMS, [tokenizer.index[t] for t in FORM_TOKENS]] = True
-        lost = [tokenizer.index[ch] for ch in LOST_CHARACTER_MARKS if ch in tokenizer.index]
-        masks[:, lost] = False  # a mark of a lost character is never written
         masks[MASK_PING] = masks[MASK_CHARS] & self.ping
         masks[MASK_ZE] = masks[MASK_CHARS] & self.ze
         self.masks = masks
