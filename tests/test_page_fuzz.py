@@ -24,6 +24,7 @@ import urllib.request
 import uuid
 
 import pytest
+from test_web import sse_events
 
 from poetgen.writing.ids import (
     CHOICE,
@@ -77,17 +78,6 @@ def post_json(url: str, payload, timeout: float = 30) -> tuple[int, str]:
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode("utf-8", "replace")
-
-
-def sse_events(stream: str) -> list[tuple[str, object]]:
-    """(event, decoded data) pairs of a server-sent event stream."""
-    events, name = [], None
-    for line in stream.splitlines():
-        if line.startswith("event:"):
-            name = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            events.append((name, json.loads(line.split(":", 1)[1])))
-    return events
 
 
 def call(server: str, endpoint: str, data, timeout: float = 60, statuses: list | None = None):
