@@ -29,6 +29,14 @@ def open_page(browser, server, height: int = 1600, width: int = 1280, query: str
     return page
 
 
+def clipboard_page(browser, server):
+    """(context, page): the page loaded in a context that may read and write the clipboard."""
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(server + "/", wait_until="networkidle")
+    return context, page
+
+
 def card_boxes(page) -> list[dict]:
     return page.evaluate("() => [...document.querySelectorAll('#poems .poem-card')]"
                          ".map(e => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width}; })")
@@ -56,9 +64,7 @@ def test_cards_in_a_grid_on_a_wide_screen_one_a_row_on_a_phone(browser, server):
 
 
 def test_a_poems_link_opens_the_page_on_it(browser, server):
-    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.goto(server + "/", wait_until="networkidle")
+    context, page = clipboard_page(browser, server)
     page.locator("#write").click()
     plain = page.locator("#plain textarea")
     sync_api.expect(plain).not_to_have_value("", timeout=60_000)
@@ -128,9 +134,7 @@ def test_write_a_poem_then_change_a_character(browser, server, tmp_path):
 
 
 def test_the_id_is_behind_a_copy_control(browser, server):
-    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.goto(server + "/", wait_until="networkidle")
+    context, page = clipboard_page(browser, server)
     page.locator("#write").click()
     button = page.locator("#poems .copy-id").first
     sync_api.expect(button).to_be_visible(timeout=60_000)
