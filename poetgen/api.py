@@ -28,10 +28,12 @@ from .model.network import load_model_dir, weights_path
 from .text.script import Script
 from .verse.check import Report, check_text
 from .verse.pingshui import rhyme_table
+from .writing.allowed import Allowed
 from .writing.decoder import Decoder
 from .writing.editor import Editor
 from .writing.merging import MergingDecoder
 from .writing.params import WriteParams
+from .writing.polish import Polisher
 from .writing.repair import Repaired, Repairer
 from .writing.request import RequestMaker
 from .writing.rules.no_copy import corpus_lines
@@ -57,8 +59,10 @@ class Poet:
         self.requests = RequestMaker(tokenizer, self.table, self.script, has_corpus=lines is not None)
         self.merging = MergingDecoder(self.decoder)
         self.scorer = Scorer(tokenizer, model, backward)
+        search = Search(self.scorer, tokenizer)
+        polisher = Polisher(search, Allowed(self.vocab, self.table, self.script), lines)
         self.writer = Writer(self.vocab, self.requests, ThemeBias(self.decoder.embedding, tokenizer), self.merging,
-                             self.script, self.model_hash, Search(self.scorer, tokenizer))
+                             self.script, self.model_hash, search, polisher)
         self.editor = Editor(self.writer, model)
         self.repairer = Repairer(tokenizer, self.table, self.script, self.scorer)
 

@@ -9,7 +9,7 @@ from poetgen.writing.search import ECHO_PENALTY, _phrases
 
 def test_the_poem_kept_is_the_best_scored_candidate(tiny_poet):
     poems = tiny_poet.write(form="七绝", n=2, seed=3)
-    candidates, tokens = tiny_poet.writer.generate(WriteParams(form="七绝", search="off"), 2 * SEARCH_WIDTH, 3)
+    candidates, tokens = tiny_poet.writer.drafts(WriteParams(form="七绝", search="off"), 2 * SEARCH_WIDTH, 3)[:2]
     scores = tiny_poet.writer.search.scores(tokens)
     seen: set[str] = set()
     for i, poem in enumerate(poems):
@@ -38,7 +38,7 @@ def test_the_poems_of_one_request_do_not_echo_each_other():
 
 def test_search_off_is_one_sample(tiny_poet):
     one = tiny_poet.write(form="七绝", n=2, seed=4, search="off")
-    plain, _ = tiny_poet.writer.generate(WriteParams(form="七绝", search="off"), 2, 4)
+    plain, _ = tiny_poet.writer.drafts(WriteParams(form="七绝", search="off"), 2, 4)[:2]
     assert [p.text for p in one] == [p.text for p in plain]
 
 

@@ -144,7 +144,10 @@ def add_generate_parser(sub) -> None:
     p.add_argument("-n", type=_number(int), default=1, help="number of poems")
     p.add_argument("--seed", type=_number(int), default=None)
     p.add_argument("--search", choices=SEARCHES, default=w["search"],
-                   help="best: the best of several candidates by the model's score (default); off: one sample")
+                   help="best: the best of several whole candidates by the models' score (default); "
+                        "lines: a small beam, line by line; off: one sample")
+    p.add_argument("--polish", action="store_true", default=w["polish"],
+                   help="after writing, revisit the weakest characters; shows the draft and the changes")
     p.add_argument("--script", choices=SCRIPTS, default=w["script"],
                    help=f"of the poems shown (default: {w['script']})")
     p.add_argument("--id", default=None, help="rebuild the poem with this id")

@@ -68,7 +68,8 @@ def run_generate(args: argparse.Namespace) -> None:
                       script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
                       rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
                       no_copy=not args.allow_copy, max_repeat=args.max_repeat,
-                      style=args.style, max_tokens=args.max_tokens, cipai=args.cipai, search=args.search)
+                      style=args.style, max_tokens=args.max_tokens, cipai=args.cipai, search=args.search,
+                      polish=args.polish)
         poems = (poet.write(rerank=args.rerank, **params) if args.rerank or args.n < BATCH_WITH_PROGRESS
                  else _write_with_progress(poet, params))
     if args.json:
@@ -79,7 +80,14 @@ def run_generate(args: argparse.Namespace) -> None:
             print()
         print(f"【{poem.cipai or poem.form}】 score {poem.score:.3f}  {poem.check.get('verdict', '')}")
         print(poem.text)
+        if poem.draft:
+            print(f"polished: {_changes(poem.polished)}" if poem.polished else "polished: no change raised its score")
         print(f"id: {poem.id}")
+
+
+def _changes(changes: list[dict]) -> str:
+    """Polishing's changes as a reader reads them: 第2句第3字 原→新."""
+    return "; ".join(f"第{c['line'] + 1}句第{c['position'] + 1}字 {c['from']}→{c['to']}" for c in changes)
 
 
 BATCH_WITH_PROGRESS = 32  # poems from which `generate` shows a bar (on a terminal)

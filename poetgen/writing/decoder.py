@@ -167,8 +167,9 @@ class Decoder:
         return [(tok, lp, {**e, "t": stop_at}) for tok, lp, e in zip(tokens, logprobs, ends)]
 
 
-def select_rows(state: dict, rows: slice) -> dict:
-    """The decoding state of some poems only (a saved chunk state, for a rewrite)."""
+def select_rows(state: dict, rows: slice | np.ndarray) -> dict:
+    """The decoding state of some poems only, or of rows copied (a saved chunk state for a
+    rewrite; a line search's survivors)."""
     return {k: v if k == "t" else tf.nest.map_structure(lambda x: x[rows], v) for k, v in state.items()}
 
 

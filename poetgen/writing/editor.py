@@ -8,10 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import GenerationError
-from ..text.forms import CI, FORMS
-from ..verse.patterns import patterns
-from ..verse.pingshui import PING, ZE
-from ..verse.tunes import find
+from ..text.forms import CI
+from .allowed import Allowed
 from .decoder import select_rows
 from .ids import decode_id
 from .params import FREE, WriteParams
@@ -41,6 +39,7 @@ class Editor:
     def __init__(self, writer: Writer, model):
         self.writer, self.model = writer, model
         self.tokenizer, self.vocab = writer.tokenizer, writer.vocab
+        self.allowed = Allowed(writer.vocab, writer.table, writer.script)
 
     def decode_chunks(self, params: WriteParams, seed: int, prepared, plan, split: int | None):
         """Write the poems of an id again in chunks, keeping the state at each chunk's start.
@@ -61,11 +60,17 @@ class Editor:
     def locate(self, poem_id: str, line: int, position: int) -> Located:
         """The poem of an id and the token column of its (line, position), 0-based."""
         params, seed, index = decode_id(poem_id, self.writer.model_hash)
-        prepared, plan = self.writer.plan(params, index + 1, seed)  # once: decode_chunks reuses it
-        split = plan.layout.get((line, position)) if plan.layout and isinstance(line, int) \
-            and isinstance(position, int) else None
-        poems, tokens, logprobs, states, request = self.decode_chunks(params, seed, prepared, plan, split)
-        poem, row = poems[index], tokens[index]
+        if params.search == "lines" or params.polish:
+            # Not one sample: searched again (and polished) as its id says; a rewrite from it
+            # then writes its rest in one pass of its own (no saved state).
+            poem, row, logprobs, prepared = self.searched(params, seed, index)
+            states, request, split = [], prepared.request, None
+        else:
+            prepared, plan = self.writer.plan(params, index + 1, seed)  # once: decode_chunks reuses it
+            split = plan.layout.get((line, position)) if plan.layout and isinstance(line, int) \
+                and isinstance(position, int) else None
+            poems, tokens, all_logprobs, states, request = self.decode_chunks(params, seed, prepared, plan, split)
+            poem, row, logprobs = poems[index], tokens[index], all_logprobs[index]
         for name, value, top in (("line", line, len(poem.lines)),
                                  ("position", position, len(poem.lines[line]) if 0 <= line < len(poem.lines)
                                   else 0)):
@@ -80,47 +85,13 @@ class Editor:
             raise GenerationError("fixed_place", line=line + 1, position=position + 1, what=fixed_by)
         saved = [s for s in states if s["t"] <= col and (not split or s["t"] == col)]
         state = select_rows(saved[-1], slice(index, index + 1)) if saved else None
-        return Located(poem, params, seed, row, logprobs[index], col, state, request.form, request.tones)
+        return Located(poem, params, seed, row, logprobs, col, state, request.form, request.tones)
 
-    def allowed(self, poem: Poem, tones: str, line: int, position: int) -> np.ndarray:
-        """Characters that keep what the request asked for at that position: the tone of the
-        poem's pattern (tones 'strict') and, at a rhyme position, a group shared with the other
-        rhymes (tones 'rhyme' or 'strict')."""
-        tok, report, vocab, table = self.tokenizer, poem.check, self.vocab, self.writer.table
-        allowed = np.arange(len(tok)) >= tok.first_char
-        if poem.form == CI:
-            return allowed & self.allowed_in_ci(poem, tones, line, position)
-        pattern = next((p for p in patterns(poem.form) if p.name == report.get("pattern")), None) \
-            if poem.form in FORMS and tones != "off" else None
-        if pattern is None:
-            return allowed
-        if position == len(poem.lines[line]) - 1 and line in pattern.rhymes:
-            others = [self.writer.script.to_model(c) for i, c in zip(report["rhyme_lines"], report["rhyme_chars"])
-                      if i != line]
-            groups = sorted(set.intersection(*(table.ping_groups(c) for c in others)))
-            allowed &= vocab.members[:, groups].any(axis=1)
-        elif tones == "strict" and pattern.fixed_tone(line, position) is not None:
-            allowed &= vocab.ping if pattern.fixed_tone(line, position) == PING else vocab.ze
-        return allowed
-
-    def allowed_in_ci(self, poem: Poem, tones: str, line: int, position: int) -> np.ndarray:
-        """allowed() for a ci: at a rhyme position, a character of the 部 its chain's other
-        rhymes share, in the tone the tune asks for there; elsewhere the tune's tone."""
-        pattern, vocab = find(poem.cipai), self.vocab
-        if tones == "off":
-            return np.ones(len(self.tokenizer), bool)
-        tone = pattern.fixed_tone(line, position)
-        chain = pattern.chains[line]
-        if position == pattern.lengths[line] - 1 and chain >= 0:
-            classes = np.ones(vocab.ci_members.shape[2], bool)
-            for i, c in enumerate(pattern.chains):
-                if c == chain and i != line:
-                    end = self.writer.script.to_model(poem.lines[i][-1])
-                    classes &= vocab.ci_members[self.tokenizer.index[end], int(pattern.rhyme_tone(i) == ZE)]
-            return vocab.ci_members[:, int(tone == ZE), classes].any(axis=1)
-        if tones == "strict" and tone is not None:
-            return vocab.ping if tone == PING else vocab.ze
-        return np.ones(len(self.tokenizer), bool)
+    def searched(self, params: WriteParams, seed: int, index: int) -> tuple:
+        """(poem, tokens, log-probabilities, prepared request) of a line-searched or polished id."""
+        poems, tokens, prepared = self.writer.drafts(params, index + 1, seed)
+        poem, row = self.writer.polished(poems[index], tokens[index], params, prepared)
+        return poem, row, np.zeros(len(row), np.float32), prepared
 
     def alternatives(self, poem_id: str, line: int, position: int, k: int = 8) -> list[tuple[str, float]]:
         """The model's k most likely characters at (line, position) of a poem (0-based), among
@@ -178,7 +149,7 @@ class Editor:
     def rewritten_params(self, at: Located, token: int) -> WriteParams:
         """The original request, with the kept text and the new character as its start."""
         prefix = self.tokenizer.decode(at.row[:at.col]) + self.tokenizer.tokens[token]
-        params = at.params.with_(start=prefix)
+        params = at.params.with_(start=prefix, search="off", polish=False)
         if at.form == FREE:
             # Free form: keep the model's choice of form, the token after the forced lead.
             lead = free_lead(self.tokenizer, self.writer.requests.collection(params.style))

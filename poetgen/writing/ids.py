@@ -23,7 +23,7 @@ from ..errors import GenerationError
 from ..model.tokenizer import FORM_TOKENS
 from ..text.forms import FORMS
 from ..text.script import SCRIPTS
-from .params import FREE, SEARCH_WIDTH, TONE_LEVELS, WriteParams
+from .params import FREE, SEARCH_WIDTH, SEARCHES, TONE_LEVELS, WriteParams
 
 ID_PREFIX = "pg6_"
 BEFORE_SEARCH_PREFIX = "pg5_"  # the same bytes over the defaults before search (temperature 0.8, no top-p)
@@ -42,6 +42,7 @@ DEFAULTS_OF = {ID_PREFIX: DEFAULTS, **dict.fromkeys((BEFORE_SEARCH_PREFIX, TOP_K
 CHOICES = {
     "form": (None, *FORMS, FREE, ""), "script": SCRIPTS, "tones": (None, *TONE_LEVELS),
     "style": ("唐", "宋", "唐诗", "宋诗", "tang", "song"), "opening": (None, *FORM_TOKENS),
+    "search": SEARCHES,  # append only: an id stores the index
 }
 NONE, CHOICE, TEXT, WHOLE, THOUSANDTHS, FALSE, TRUE, FLOAT = range(8)
 
@@ -166,6 +167,8 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
     if not _whole(index) or not 0 <= index < MAX_INDEX or not _whole(seed) or not 0 <= seed <= MAX_SEED:
         raise GenerationError("damaged_id", why="its seed or place is out of range")
     params = WriteParams.from_id(params)
+    if params.search == "lines" and index >= MAX_POEMS:  # a line-searched id counts poems, not candidates
+        raise GenerationError("damaged_id", why="its seed or place is out of range")
     if poem_id.startswith((TOP_K_CHANGED_PREFIX, JSON_PREFIX)) and params.top_k and params.temperature:
         raise GenerationError("old_top_k_id", prefix=poem_id[:3])
     return params, seed, index

@@ -10,7 +10,12 @@ from ..errors import GenerationError
 FREE = "free"
 TONE_LEVELS = ("off", "rhyme", "strict")  # how strictly a poem keeps its 格律: the CLI, the page and ids read it
 SEARCH_WIDTH = 8  # candidates per poem when searching (search.py); ids count places in such batches
-SEARCHES = ("best", "off")  # best of several candidates by both models' score (search.py), or one sample
+LINE_BEAM = 2  # partial poems a line search keeps at each line's end (line_search.py)
+# best: the best of several whole candidates by both models' score (search.py); lines: a beam
+# line by line (line_search.py); off: one sample. Blind readers rated best and lines alike
+# (benchmarks/README.md, "Readers"); best is the faster.
+SEARCHES = ("best", "lines", "off")
+ID_SEARCHES = ("off", "lines")  # what an id records: a best-of-several poem's id names its candidate
 DEFAULT_STYLE = "唐"
 
 
@@ -51,8 +56,10 @@ class WriteParams:
     style: str = DEFAULT_STYLE  # 唐 or 宋: the manner of the Tang or the Song poets (a ci: always Song)
     cipai: str | None = None  # a 词牌 (浣溪沙...): write a ci of that tune instead of a shi
     opening: str | None = None  # set by a rewrite of a free poem: the form token it opened with
-    search: str = "best"  # best: the best of several candidates (search.py); off: one sample. An id
-    # always names one sample (the candidate kept), so ids never record it.
+    search: str = "best"  # one of SEARCHES. A best-of-several poem's id names the sample kept
+    # (search off); a line-searched poem's records "lines" and is searched again when rebuilt.
+    polish: bool = False  # revisit the weakest characters after writing (polish.py); readers rated
+    # polished and unpolished poems alike, so it is asked for by name
 
     def __post_init__(self):
         # Values are checked against their kinds here, so that neither a caller of the API nor a
@@ -78,9 +85,11 @@ class WriteParams:
         return self.form == FREE or self.opening is not None
 
     def to_id(self) -> dict:
-        """The parameters as a poem id records them ('opening' only when set)."""
+        """The parameters as a poem id records them ('opening' only when set, 'search' only
+        for a line-searched poem: any other poem is one sample, the one the search kept)."""
         data = asdict(self)
-        del data["search"]
+        if data["search"] != "lines":
+            del data["search"]
         if data["opening"] is None:
             del data["opening"]
         return data
@@ -89,10 +98,13 @@ class WriteParams:
     def from_id(cls, data) -> WriteParams:
         if not isinstance(data, dict):
             raise GenerationError("damaged_id", why="its parameters are incomplete")
-        data = {"style": DEFAULT_STYLE, "cipai": None, **data, "search": "off"}  # an id from before styles or ci
+        # An id from before styles, ci, polishing or line search
+        data = {"style": DEFAULT_STYLE, "cipai": None, "polish": False, "search": "off", **data}
         required = {f.name for f in fields(cls)} - {"opening"}
         if set(data) - {"opening"} != required:
             raise GenerationError("damaged_id", why="its parameters are incomplete")
+        if data["search"] not in ID_SEARCHES:
+            raise GenerationError("damaged_id", why="it names no poem of its own")
         return cls(**data)
 
 

@@ -24,6 +24,10 @@ class Plan:
     def batch(self) -> int:
         return self.forced.shape[0]
 
+    def take(self, rows: np.ndarray) -> Plan:
+        """The plan of the poems `rows` (a row may repeat: a search's candidates of one poem)."""
+        return Plan(self.forced[rows], tuple(rule.take(rows) for rule in self.rules), self.layout)
+
     def rule(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
 

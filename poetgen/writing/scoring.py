@@ -27,6 +27,11 @@ class Direction:
         self.log_probs = tf.function(lambda ids: tf.nn.log_softmax(tf.cast(self.model(ids, training=False),
                                                                             tf.float32)),
                                      input_signature=[tf.TensorSpec([None, None], tf.int32)])
+        # Only the next tokens' log-probabilities leave the graph: the whole [B, T, V] array
+        # was most of a polishing round's time in copies alone.
+        ids = tf.TensorSpec([None, None], tf.int32)
+        self.picked = tf.function(lambda ids, targets: tf.gather(self.log_probs(ids), targets, batch_dims=2),
+                                  input_signature=[ids, ids])
 
 
 class Scorer:
@@ -52,8 +57,7 @@ class Scorer:
         out = []
         for d in self.directions:
             batch = self._ids(texts, opening, d.reverse)
-            logp = d.log_probs(tf.constant(batch[:, :-1], tf.int32)).numpy()
-            picked = np.take_along_axis(logp, batch[:, 1:, None], axis=-1)[..., 0]
+            picked = d.picked(tf.constant(batch[:, :-1], tf.int32), tf.constant(batch[:, 1:], tf.int32)).numpy()
             rows = [row[self._places(text, opening, d.reverse)] for text, row in zip(texts, picked)]
             width = max(len(r) for r in rows)
             out.append(np.array([np.pad(r, (0, width - len(r)), constant_values=np.nan) for r in rows]))

@@ -40,10 +40,20 @@ class Search:
             by_opening.setdefault(self.opening(row), []).append(i)
         for opening, rows in by_opening.items():
             out[rows] = self.scorer.scores([texts[i] for i in rows], list(opening))
-        for i, text in enumerate(texts):
-            repeated, clash = faults(text)
-            out[i] -= REPEAT_PENALTY * repeated + SEASON_PENALTY * clash
-        return out
+        return out - np.array([self.penalty(text) for text in texts])
+
+    def partial_scores(self, tokens: np.ndarray, logprobs: np.ndarray) -> np.ndarray:
+        """Poems written up to a line's end, as the line search ranks them: the forward model's
+        mean log-probability per character so far (what decoding measured: no model pass) less
+        the readers' faults."""
+        is_char = tokens >= self.tokenizer.first_char
+        mean = np.where(is_char, logprobs, 0).sum(axis=1) / np.maximum(is_char.sum(axis=1), 1)
+        return mean - np.array([self.penalty(self.tokenizer.decode(row)) for row in tokens])
+
+    @staticmethod
+    def penalty(text: str) -> float:
+        repeated, clash = faults(text)
+        return REPEAT_PENALTY * repeated + SEASON_PENALTY * clash
 
     def best(self, tokens: np.ndarray, width: int) -> list[int]:
         """For each run of `width` rows (one poem's candidates), the row kept: in order, each

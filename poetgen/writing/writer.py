@@ -14,10 +14,12 @@ from ..text.script import Script
 from ..verse.check import check, check_ci
 from ..verse.tunes import find
 from .ids import decode_id, make_id
+from .line_search import LineSearch
 from .merging import MergingDecoder
 from .params import FREE, SEARCH_WIDTH, WriteParams
 from .plan import Plan
 from .planning import plan_request
+from .polish import Polisher
 from .request import Prepared, RequestMaker
 from .search import Search
 from .theme_bias import ThemeBias
@@ -34,6 +36,8 @@ class Poem:
     check: dict = field(default_factory=dict)  # the 格律 report (prosody.Report)
     keywords: list[str] = field(default_factory=list)  # theme keywords used
     cipai: str = ""  # the tune of a ci (form 词)
+    draft: str = ""  # the text before polishing, when the poem was polished
+    polished: list[dict] = field(default_factory=list)  # polishing's changes: {line, position, from, to}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,34 +48,100 @@ class Poem:
 
 class Writer:
     def __init__(self, vocab: Vocabulary, requests: RequestMaker, theme: ThemeBias, merging: MergingDecoder,
-                 script: Script, model_hash: str, search: Search):
+                 script: Script, model_hash: str, search: Search, polisher: Polisher):
         self.vocab, self.requests, self.theme, self.merging, self.search = vocab, requests, theme, merging, search
         self.tokenizer, self.table, self.script, self.model_hash = vocab.tokenizer, vocab.table, script, model_hash
+        self.lines, self.polisher = LineSearch(merging, search), polisher
 
     def plan(self, params: WriteParams, count: int, seed: int) -> tuple[Prepared, Plan]:
         prepared = self.requests.prepare(params, seed)
         bias = np.tile(self.theme(prepared.keywords), (count, 1)) if prepared.keywords else None
         return prepared, plan_request(self.vocab, prepared.request, count, seed, bias)
 
-    def generate(self, params: WriteParams, count: int, seed: int) -> tuple[list[Poem], np.ndarray]:
-        prepared, plan = self.plan(params, count, seed)
-        tokens, logprobs, _ = self.merging.decode(plan, prepared.sampling)
-        return self.poems(params, seed, prepared, tokens, logprobs), tokens
-
     def write(self, params: WriteParams, count: int, seed: int) -> list[Poem]:
-        if params.search == "off":
-            return self.generate(params, count, seed)[0]
-        poems, tokens = self.generate(params.with_(search="off"), count * SEARCH_WIDTH, seed)
-        return [poems[k] for k in self.search.best(tokens, SEARCH_WIDTH)]
+        poems, tokens, prepared = self.drafts(params, count, seed)
+        return [self.polished(poem, row, params, prepared)[0] for poem, row in zip(poems, tokens)]
+
+    def drafts(self, params: WriteParams, count: int, seed: int) -> tuple[list[Poem], np.ndarray, Prepared]:
+        """The poems as searched, before any polishing, with their tokens."""
+        if params.search == "lines":
+            prepared, plan = self.plan(params, count, seed)
+            *_, (tokens, logprobs) = self.lines.rows(plan, prepared.sampling, count)
+            kept = self.search.best(tokens, SEARCH_WIDTH)
+            return self.poems(params, seed, prepared, tokens[kept], logprobs[kept]), tokens[kept], prepared
+        width = SEARCH_WIDTH if params.search == "best" else 1
+        prepared, plan = self.plan(params, count * width, seed)
+        tokens, logprobs, _ = self.merging.decode(plan, prepared.sampling)
+        poems = self.poems(params.with_(search="off"), seed, prepared, tokens, logprobs)
+        kept = self.search.best(tokens, width) if width > 1 else list(range(count))
+        return [poems[k] for k in kept], tokens[kept], prepared
+
+    def polished(self, poem: Poem, row: np.ndarray, params: WriteParams,
+                 prepared: Prepared) -> tuple[Poem, np.ndarray]:
+        """The poem and its tokens, polished (polish.py) if its request asks for it, with its
+        draft kept beside it."""
+        if not params.polish:
+            return poem, row
+        fixed = self.fixed_places(poem, params, prepared)
+        request = prepared.request
+        remake = lambda new: self.remade(new, poem, request.form, prepared.script, request.cipai)  # noqa: E731
+        polished, new_row, changes = self.polisher.polish(poem, row, fixed, request.tones, remake)
+        polished.draft, polished.polished = poem.text, [c.to_dict() for c in changes]
+        return polished, new_row
+
+    def fixed_places(self, poem: Poem, params: WriteParams, prepared: Prepared) -> set[int]:
+        """The places (indices among the poem's characters) that its request fixed: the start
+        text, the acrostic and tail characters, the theme's keywords."""
+        fixed = set(range(len(self.requests.ids(params.start or "", "start", False))))
+        keywords = {self.script.display(k, prepared.script) for k in prepared.keywords}
+        index = 0
+        for line in poem.lines:
+            for position, char in enumerate(line):
+                if (params.acrostic and position == 0) or (params.tail and position == len(line) - 1) \
+                        or any(char in k for k in keywords):
+                    fixed.add(index)
+                index += 1
+        return fixed
+
+    def remade(self, tokens: np.ndarray, like: Poem, form: str, script: str, cipai: str | None) -> Poem:
+        """A poem of changed tokens, its score measured again by the forward model."""
+        logprobs = np.zeros(len(tokens), np.float32)
+        is_char = tokens >= self.tokenizer.first_char
+        forward = self.search.scorer.char_logprobs([self.tokenizer.decode(tokens)],
+                                                   list(self.search.opening(tokens)))[0][0]
+        logprobs[is_char] = forward[:int(is_char.sum())]
+        poem = self.poem(tokens, logprobs, form, script, cipai)
+        poem.keywords, poem.id = like.keywords, like.id
+        return poem
 
     def regenerate(self, poem_id: str) -> Poem:
         params, seed, index = decode_id(poem_id, self.model_hash)
-        return self.write(params, index + 1, seed)[index]
+        poems, tokens, prepared = self.drafts(params, index + 1, seed)
+        return self.polished(poems[index], tokens[index], params, prepared)[0]
 
     def stream(self, params: WriteParams, n: int, seed: int, chunk: int) -> Iterator[tuple[list[str], list | None]]:
-        """Decoded `chunk` tokens at a time: (each poem's text so far, None) while writing, then
-        (the texts, the finished poems), the same poems as one pass gives. With search, the
-        drafts shown are each poem's first candidate; the poems, the candidates kept."""
+        """Decoded `chunk` tokens at a time (a line at a time with the line search): (each
+        poem's text so far, None) while writing, then (the texts, the finished poems), the same
+        poems as one pass gives. With search, the drafts shown are each poem's first candidate
+        (its best so far, line by line); the poems, the candidates kept."""
+        if params.search == "lines":
+            prepared, plan = self.plan(params, n, seed)
+            for step in self.lines.rows(plan, prepared.sampling, n):
+                tokens, logprobs = step
+                if tokens.shape[1] < plan.forced.shape[1]:
+                    yield [self.script.display(self.tokenizer.decode(row), prepared.script)
+                           for row in tokens[::SEARCH_WIDTH]], None
+            kept = self.search.best(tokens, SEARCH_WIDTH)
+            tokens = tokens[kept]
+            poems = self.poems(params, seed, prepared, tokens, logprobs[kept])
+        else:
+            poems, tokens, prepared = yield from self.stream_samples(params, n, seed, chunk)
+        poems = [self.polished(poem, row, params, prepared)[0] for poem, row in zip(poems, tokens)]
+        yield [p.text for p in poems], poems
+
+    def stream_samples(self, params: WriteParams, n: int, seed: int, chunk: int):
+        """stream() of one sample or the best of several: yields the drafts, returns (the poems
+        kept, the rows they were kept from, the prepared request)."""
         width = 1 if params.search == "off" else SEARCH_WIDTH
         params = params.with_(search="off")
         prepared, plan = self.plan(params, n * width, seed)
@@ -89,9 +159,8 @@ class Writer:
         tokens = np.pad(so_far, ((0, 0), (0, pad)), constant_values=self.tokenizer.pad)
         logprobs = np.pad(np.concatenate(logprobs, axis=1), ((0, 0), (0, pad)))
         poems = self.poems(params, seed, prepared, tokens, logprobs)
-        if width > 1:
-            poems = [poems[k] for k in self.search.best(tokens, width)]
-        yield [p.text for p in poems], poems
+        kept = self.search.best(tokens, width) if width > 1 else list(range(n))
+        return [poems[k] for k in kept], tokens[kept], prepared
 
     def poems(self, params: WriteParams, seed: int, prepared: Prepared, tokens: np.ndarray,
               logprobs: np.ndarray) -> list[Poem]:

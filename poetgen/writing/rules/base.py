@@ -9,6 +9,7 @@ update its state with the token chosen.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -51,6 +52,7 @@ class Rule:
 
     name: ClassVar[str] = ""
     needs_counts: ClassVar[bool] = False  # reads Step.counts
+    per_poem: ClassVar[tuple[str, ...]] = ()  # the attributes holding one row per poem (batch first)
 
     # -- host side, per request -------------------------------------------------------
     def inputs(self) -> dict[str, np.ndarray]:
@@ -60,6 +62,14 @@ class Rule:
     def init_state(self, batch: int) -> dict[str, np.ndarray]:
         """The rule's state before the first token."""
         return {}
+
+    def take(self, rows: np.ndarray) -> Rule:
+        """The rule for the poems `rows` (repeated as often as named): a search widens one
+        poem's plan into its candidates' rows this way."""
+        taken = copy.copy(self)
+        for name in self.per_poem:
+            setattr(taken, name, getattr(self, name)[rows])
+        return taken
 
     @classmethod
     def merge(cls, inputs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ MAX_CHAINS = 8  # rhyme chains of a tune (the most any derived tune has is 4)
 
 class CiRhyme(Rule):
     name = "ci_rhyme"
+    per_poem = ("chain_at", "tone_at", "open_bu")
     needs_counts = True
 
     def __init__(self, chain_at: np.ndarray, tone_at: np.ndarray, open_bu: np.ndarray):

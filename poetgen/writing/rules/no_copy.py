@@ -48,6 +48,7 @@ def corpus_tables(lines: np.ndarray | None) -> dict:
 
 class NoCopy(Rule):
     name = "no_copy"
+    per_poem = ("line_end",)
 
     def __init__(self, line_end: np.ndarray):
         self.line_end = line_end  # bool [B, T]: the last character of a regulated line

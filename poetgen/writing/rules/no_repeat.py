@@ -10,6 +10,7 @@ from .base import Rule, Step, block
 
 class NoRepeat(Rule):
     name = "no_repeat"
+    per_poem = ("limit",)
     needs_counts = True
 
     def __init__(self, limit: int, batch: int):

@@ -11,6 +11,7 @@ from .base import NEG_INF, Rule, Step
 
 class PositionMask(Rule):
     name = "position_mask"
+    per_poem = ("mask_id",)
 
     def __init__(self, mask_id: np.ndarray, masks: np.ndarray):
         self.mask_id = mask_id  # int32 [B, T]: which row of `masks` applies at each column

@@ -12,6 +12,7 @@ from .base import Rule, Step, block
 
 class Rhyme(Rule):
     name = "rhyme"
+    per_poem = ("rhyme_at", "groups")
     needs_counts = True
 
     def __init__(self, rhyme_at: np.ndarray, groups: np.ndarray):

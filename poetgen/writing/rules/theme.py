@@ -14,6 +14,7 @@ THEME_FADE = 0.4
 
 class Theme(Rule):
     name = "theme"
+    per_poem = ("bias",)
 
     def __init__(self, bias: np.ndarray):
         self.bias = bias.astype(np.float32)  # [B, V]: added to the logits
