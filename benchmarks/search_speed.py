@@ -1,5 +1,5 @@
 """The default writing's speed (search: 8 candidates a poem and a scoring pass) against one
-sample, on the shipped model, warm: the readers' issue's targets are one 七律 <= 1 s, the page's
+sample, the line search and polishing, on the shipped model, warm: the readers' issue's targets are one 七律 <= 1 s, the page's
 three poems <= 2 s, one 水调歌头 <= 2 s.
 
     python -m benchmarks.search_speed [--model DIR] [--repeat 3]
@@ -19,6 +19,10 @@ KINDS = {
     "one 七律": dict(form="七律", n=1), "three 七律 (the page)": dict(form="七律", n=3),
     "three 七绝 (the page)": dict(form="七绝", n=3), "one 水调歌头": dict(cipai="水调歌头", n=1),
     "two 浣溪沙": dict(cipai="浣溪沙", n=2), "one 七律, one sample": dict(form="七律", n=1, search="off"),
+    "one 七律, line search": dict(form="七律", n=1, search="lines"),
+    "three 七律, line search": dict(form="七律", n=3, search="lines"),
+    "one 水调歌头, line search": dict(cipai="水调歌头", n=1, search="lines"),
+    "one 七律, polished": dict(form="七律", n=1, polish=True),
 }
 
 

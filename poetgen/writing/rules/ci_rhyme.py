@@ -30,15 +30,6 @@ class CiRhyme(Rule):
     def init_state(self, batch: int):
         return {"open": self.open_bu}
 
-    @staticmethod
-    def narrow(open_bu: np.ndarray, chain_at: np.ndarray, tone_at: np.ndarray, tokens: np.ndarray,
-               members: np.ndarray) -> np.ndarray:
-        """The 部 still open after `tokens` were written (host side: a rewrite's state)."""
-        open_bu = open_bu.copy()
-        for t in np.flatnonzero(chain_at >= 0):
-            open_bu[chain_at[t]] &= members[tokens[t], tone_at[t]]
-        return open_bu
-
     @classmethod
     def tables(cls, env):
         members = env.ci_members  # bool [V, 2, 部]
