@@ -12,8 +12,8 @@ TONE_LEVELS = ("off", "rhyme", "strict")  # how strictly a poem keeps its 格律
 SEARCH_WIDTH = 8  # candidates per poem when searching (search.py); ids count places in such batches
 LINE_BEAM = 2  # partial poems a line search keeps at each line's end (line_search.py)
 # best: the best of several whole candidates by both models' score (search.py); lines: a beam
-# line by line (line_search.py); off: one sample. Blind readers rated best and lines alike
-# (benchmarks/README.md, "Readers"); best is the faster.
+# line by line (line_search.py); off: one sample. Blind readers rated lines no better than best
+# (benchmarks/README.md, "Panels 4 and 5").
 SEARCHES = ("best", "lines", "off")
 ID_SEARCHES = ("off", "lines")  # what an id records: a best-of-several poem's id names its candidate
 DEFAULT_STYLE = "唐"
@@ -59,7 +59,7 @@ class WriteParams:
     search: str = "best"  # one of SEARCHES. A best-of-several poem's id names the sample kept
     # (search off); a line-searched poem's records "lines" and is searched again when rebuilt.
     polish: bool = False  # revisit the weakest characters after writing (polish.py); readers rated
-    # polished and unpolished poems alike, so it is asked for by name
+    # polished poems no better (benchmarks/README.md, "Panels 4 and 5"), so it is asked for by name
 
     def __post_init__(self):
         # Values are checked against their kinds here, so that neither a caller of the API nor a

@@ -1,0 +1,54 @@
+"""Machine poems for a readers' panel from several models and settings at once, each source with
+seeds of its own (so that two sources never show readers the same draft twice), in the forms and
+tunes of the panel's human items; `benchmarks.readers make --source NAME=@FILE` then takes them.
+
+    python -m benchmarks.reader_sources --panel-seed 53 --per-source 10 --out DIR \\
+        plain='{}' lines='{"search": "lines"}' bw8=/tmp/bw/poetgen-lstm512:'{}'
+
+A source is NAME=JSON (the `Poet.write` parameters, on the shipped model) or NAME=MODEL_DIR:JSON
+(another model directory; a backward partner beside it is loaded with it). Writes DIR/NAME.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import zlib
+from pathlib import Path
+
+from poetgen import Poet
+
+from .readers import plan_slots
+
+
+def parse_source(spec: str) -> tuple[str, str | None, dict]:
+    name, _, rest = spec.partition("=")
+    model, params = (None, rest) if rest.lstrip().startswith("{") else rest.rsplit(":", 1)
+    return name, model, json.loads(params)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--panel-seed", type=int, required=True)
+    parser.add_argument("--per-source", type=int, default=10)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("sources", nargs="+", help="NAME=JSON or NAME=MODEL_DIR:JSON")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    poets: dict[str | None, Poet] = {}
+    for name, model, params in map(parse_source, args.sources):
+        poet = poets.setdefault(model, Poet.load(model))
+        rows = []
+        for k, slot in enumerate(plan_slots(args.per_source, args.panel_seed)):
+            style = "唐" if slot.collection == "唐诗" else "宋"
+            seed = zlib.crc32(f"{args.panel_seed}:{name}:{k}".encode()) % 2**31
+            shape = dict(cipai=slot.cipai) if slot.form == "词" else dict(form=slot.form)
+            poem = poet.write(n=1, seed=seed, script="traditional", style=style, **shape, **params)[0]
+            rows.append({"form": slot.form, "cipai": slot.cipai or "", "text": poem.text.replace("\n", ""),
+                         "id": poem.id})
+        (args.out / f"{name}.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        print(f"{name}: {len(rows)} poems -> {args.out / (name + '.json')}")
+
+
+if __name__ == "__main__":
+    main()
