@@ -23,8 +23,10 @@ from .readers import plan_slots
 
 def parse_source(spec: str) -> tuple[str, str | None, dict]:
     name, _, rest = spec.partition("=")
-    model, params = (None, rest) if rest.lstrip().startswith("{") else rest.rsplit(":", 1)
-    return name, model, json.loads(params)
+    if rest.lstrip().startswith("{"):
+        return name, None, json.loads(rest)
+    model, params = rest.split(":{", 1)
+    return name, model, json.loads("{" + params)
 
 
 def main(argv: list[str] | None = None) -> None:

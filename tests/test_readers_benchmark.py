@@ -176,3 +176,11 @@ def test_proxy_rules():
     assert not readers.season_clash({"春", "夏"}) and not readers.season_clash({"冬", "春"})
     assert readers.season_clash({"春", "夏", "秋"}) and not readers.season_clash({"秋"})
     assert readers.seasons_of("青春不再来，千秋万岁名。") == set()  # youth and ages are no seasons
+
+
+def test_reader_sources_names_a_model_only_when_given():
+    from benchmarks.reader_sources import parse_source
+
+    assert parse_source('plain={}') == ("plain", None, {})
+    assert parse_source('lines={"search": "lines"}') == ("lines", None, {"search": "lines"})
+    assert parse_source('bw=/tmp/m/poetgen:{"polish": true}') == ("bw", "/tmp/m/poetgen", {"polish": True})
