@@ -19,11 +19,12 @@ def sample(params: WriteParams) -> WriteParams:
 
 
 def page_example_params(row) -> WriteParams:
-    form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai = row
+    form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai, search, \
+        polish = row
     ci = form == "词"
     return WriteParams(form=None if ci else form, cipai=cipai if ci else None, start=start, acrostic=acrostic,
                        theme=theme, rhyme=None if rhyme == "自动" else rhyme, tones=tones, temperature=temperature,
-                       top_k=top_k, top_p=top_p, script=script, style=style)
+                       top_k=top_k, top_p=top_p, script=script, style=style, search=search, polish=polish)
 
 
 @pytest.mark.parametrize("row", EXAMPLES)

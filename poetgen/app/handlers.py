@@ -36,6 +36,7 @@ AUTO_TUNE = "自动识别"
 TONE_CHOICES = [("严格格律", "strict"), ("只押韵", "rhyme"), ("不限", "off")]
 SCRIPT_CHOICES = [("简体", "simplified"), ("繁體", "traditional")]
 STYLE_CHOICES = [("唐风", "唐"), ("宋调", "宋")]
+SEARCH_CHOICES = [("八稿择优", "best"), ("逐句择优", "lines"), ("一稿", "off")]  # writing.params.SEARCHES
 MAX_WEB_POEMS = 16
 MAX_WEB_TEMPERATURE, MAX_WEB_TOP_K = 2.0, 1000
 STREAM_CHUNK = 16  # tokens per draft: about a couplet of a 七言 poem
@@ -72,6 +73,12 @@ def _number(value, name: str, low: float, high: float, whole: bool = False):
     if not low <= value <= high:
         raise refuse(f"{name}必须在 {low} 到 {high} 之间")
     return int(value) if whole else float(value)
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise refuse(f"{name}只能是“是”或“否”（true / false）")
+    return value
 
 
 def _choice(value, name: str, choices: list) -> str:
@@ -180,7 +187,7 @@ class Handlers:
         return rhyme
 
     def write_kwargs(self, form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed,
-                     script, style, cipai=NO_TUNE) -> dict:
+                     script, style, cipai=NO_TUNE, search="best", polish=False) -> dict:
         form = _choice(form, "诗体", FORM_CHOICES)
         tones = _choice(tones, "格律", TONE_CHOICES)
         cipai = self.tune(cipai, NO_TUNE)
@@ -198,16 +205,17 @@ class Handlers:
             top_k=_number(top_k, "top-k", 0, MAX_WEB_TOP_K, True),
             top_p=_number(top_p, "top-p", 0.01, 1), n=_number(n, "首数", 1, MAX_WEB_POEMS, True),
             seed=_number(seed, "种子", 0, MAX_SEED, True), script=_choice(script, "字体", SCRIPT_CHOICES),
-            style=_choice(style, "风格", STYLE_CHOICES),
+            style=_choice(style, "风格", STYLE_CHOICES), search=_choice(search, "写法", SEARCH_CHOICES),
+            polish=_flag(polish, "润色"),
         )
         if kwargs["tones"] == "off":
             kwargs["rhyme"] = None
         return kwargs
 
     def write(self, form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script,
-              style="唐", cipai=NO_TUNE):
+              style="唐", cipai=NO_TUNE, search="best", polish=False):
         kwargs = self.write_kwargs(form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n,
-                                   seed, script, style, cipai)
+                                   seed, script, style, cipai, search, polish)
         deadline = time.monotonic() + WRITE_SECONDS
         # Streamed as it is written: the compiled loop runs a few tokens at a time and each
         # draft shows every poem so far; concurrent visitors still share decoding passes.
@@ -227,7 +235,9 @@ class Handlers:
             raise refuse("先写一首诗，或填入诗的编号")
         with page_errors():
             params, _, index = decode_id(poem_id, self.poet.model_hash)
-        if index >= MAX_WEB_POEMS * SEARCH_WIDTH or params.temperature > MAX_WEB_TEMPERATURE \
+        # A line-searched id counts poems; any other, the candidates of the best-of-8 search.
+        places = MAX_WEB_POEMS if params.search == "lines" else MAX_WEB_POEMS * SEARCH_WIDTH
+        if index >= places or params.temperature > MAX_WEB_TEMPERATURE \
                 or params.top_k > MAX_WEB_TOP_K or params.max_tokens > WriteParams().max_tokens:
             raise refuse("这个编号超出网页所写的范围（首数、温度或长度）：请用命令行 poetgen generate --id 还原")
         return poem_id

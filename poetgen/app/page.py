@@ -24,6 +24,7 @@ from .handlers import (
     MAX_WEB_POEMS,
     NO_TUNE,
     SCRIPT_CHOICES,
+    SEARCH_CHOICES,
     STYLE_CHOICES,
     TONE_CHOICES,
     Handlers,
@@ -37,12 +38,14 @@ if TYPE_CHECKING:
 
 
 W = WriteParams()
-EXAMPLES = [  # the defaults' sampling, but for the last, which shows a freer hand
-    ["七绝", "", "春夏秋冬", "", "自动", "strict", W.temperature, 0, W.top_p, 3, 1, "simplified", "唐", NO_TUNE],
-    ["五律", "明月", "", "", "自动", "strict", W.temperature, 40, W.top_p, 3, 7, "simplified", "唐", NO_TUNE],
-    ["七律", "", "", "思念故乡", "陽", "strict", W.temperature, 0, W.top_p, 2, 3, "simplified", "宋", NO_TUNE],
-    ["词", "", "", "秋夜 思乡", "自动", "strict", W.temperature, 0, W.top_p, 2, 5, "simplified", "宋", "浣溪沙"],
-    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 0.8, 0, 1.0, 4, 11, "traditional", "唐", NO_TUNE],
+WT, WP, P = W.temperature, W.top_p, [W.search, W.polish]  # the defaults (P: the search, unpolished)
+EXAMPLES = [  # the defaults' sampling, but for the last, which shows a freer hand; the 七律 polished
+    ["七绝", "", "春夏秋冬", "", "自动", "strict", WT, 0, WP, 3, 1, "simplified", "唐", NO_TUNE, *P],
+    ["五律", "明月", "", "", "自动", "strict", WT, 40, WP, 3, 7, "simplified", "唐", NO_TUNE, *P],
+    ["七律", "", "", "思念故乡", "陽", "strict", WT, 0, WP, 2, 3, "simplified", "宋", NO_TUNE,
+     W.search, True],
+    ["词", "", "", "秋夜 思乡", "自动", "strict", WT, 0, WP, 2, 5, "simplified", "宋", "浣溪沙", *P],
+    ["五绝", "", "", "江雪 孤舟", "自动", "rhyme", 0.8, 0, 1.0, 4, 11, "traditional", "唐", NO_TUNE, *P],
 ]
 
 
@@ -121,6 +124,10 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
             top_p = gr.Slider(0.05, 1, value=W.top_p, step=0.05, label="top-p")
             n = gr.Slider(1, MAX_WEB_POEMS, value=3, step=1, label="首数")
             seed = gr.Number(value=1, precision=0, label="种子")
+        with gr.Row():
+            search = gr.Radio(SEARCH_CHOICES, value=W.search,
+                              label="写法（八稿择优：每首写八稿，取模型最认可的一稿）")
+            polish = gr.Checkbox(W.polish, label="润色（写完再推敲最弱的几个字，可看初稿）", elem_id="polish")
     button = gr.Button("写诗", variant="primary", elem_id="write")
     poems = gr.HTML(elem_id="poems")
     # Toggles run in the browser only: no server event for anyone to call with forged values.
@@ -131,7 +138,8 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
     picture = gr.Image(label="诗卡（PNG）", type="pil", format="png", interactive=False, buttons=["download"],
                        elem_id="picture-card", height=480, visible=False)  # shown with its first picture
     plain = gr.Textbox(label="全文（可复制）", lines=4, interactive=False, buttons=["copy"], elem_id="plain")
-    inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai]
+    inputs = [form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed, script, style, cipai,
+              search, polish]
     # Choosing a tune is asking for a ci, and choosing a shi form lets go of the tune.
     cipai.change(None, [cipai, form], form,
                  js=f"(tune, now) => tune !== {json.dumps(NO_TUNE)} ? '词' : (now === '词' ? '七绝' : now)")

@@ -29,6 +29,8 @@ CSS = """
 .poem .stanza { display: block; block-size: 0.9em; }
 .meta { color: #7a7062; font-size: 0.85em; word-break: break-all; }
 .poem-link { color: #7a7062; margin-left: 0.4em; }
+.polishing { margin-top: 0.4em; } .polishing summary { cursor: pointer; }
+.polishing .draft { font-size: 1.1rem; line-height: 1.8; color: #5d554a; margin-top: 0.3em; }
 .copy-id { font-size: 0.85em; color: #7a7062; background: none; border: 1px solid #d8ccb2; border-radius: 4px;
   padding: 0 0.5em; margin-left: 0.4em; cursor: pointer; }
 .vertical .poem { writing-mode: vertical-rl; text-orientation: upright; line-height: 1.8; max-height: 24em; }
@@ -40,23 +42,32 @@ CSS = """
 
 # ----------------------------------------------------------------------------- rendering
 
-def marked_lines(lines: list[str], marks: list[str], report: dict) -> str:
+def marked_lines(lines: list[str], marks: list[str], report: dict, polished: list[dict] | None = None) -> str:
     """The lines of a poem, each with its mark: rhymes in the rhyme colour, a character off
-    its pattern in red with the tone it should have on hover."""
+    its pattern in red with the tone it should have on hover, a character polishing put in
+    marked with the draft's on hover."""
     bad = {tuple(v) for v in report.get("violations", [])}
+    drafted = {}
+    for change in polished or []:  # a place changed twice shows the draft's character
+        drafted.setdefault((change["line"], change["position"]), change["from"])
     rhyme_lines = set(report.get("rhyme_lines", []))
     expected = report.get("expected", [])
     out = []
     for i, (line, mark) in enumerate(zip(lines, marks)):
         cells = []
         for j, ch in enumerate(line):
+            kinds, titles = [], []
             if (i, j) in bad:
-                want = expected[i][j] if i < len(expected) and j < len(expected[i]) else ""
-                cells.append(f'<span class="bad" title="应为{want}">{html.escape(ch)}</span>')
+                kinds.append("bad")
+                titles.append("应为" + (expected[i][j] if i < len(expected) and j < len(expected[i]) else ""))
             elif j == len(line) - 1 and i in rhyme_lines:
-                cells.append(f'<span class="rhyme">{html.escape(ch)}</span>')
-            else:
-                cells.append(html.escape(ch))
+                kinds.append("rhyme")
+            if (i, j) in drafted:
+                kinds.append("changed")
+                titles.append(f"初稿为“{drafted[i, j]}”")
+            title = f' title="{html.escape("；".join(titles))}"' if titles else ""
+            cells.append(f'<span class="{" ".join(kinds)}"{title}>{html.escape(ch)}</span>' if kinds
+                         else html.escape(ch))
         out.append("".join(cells) + html.escape(mark))
     if 0 < report.get("stanza", 0) < len(out):  # a ci: its 下阕 set apart (a text may be shorter than its tune)
         out[report["stanza"]] = '<span class="stanza"></span>' + out[report["stanza"]]
@@ -74,9 +85,22 @@ def render_poem(poem: Poem) -> str:
     report = poem.check
     marks = [shown[-1:] for shown in poem.text.split("\n") if shown]
     verdict = html.escape(report.get("verdict", "") or poem.form)
-    return (f'<div class="poem-card"><div class="poem">{marked_lines(poem.lines, marks, report)}</div>'
+    return (f'<div class="poem-card"><div class="poem">{marked_lines(poem.lines, marks, report, poem.polished)}</div>'
             f'<div class="meta" title="模型评分（每字平均对数概率）{poem.score:.3f}">{verdict}<br>'
-            f'{copy_id(poem.id)}{copy_link(poem.id)}</div></div>')
+            f'{copy_id(poem.id)}{copy_link(poem.id)}</div>{render_polishing(poem)}</div>')
+
+
+def render_polishing(poem: Poem) -> str:
+    """What polishing did, under the card: its changes and, on opening, the draft."""
+    if not poem.draft:
+        return ""
+    if not poem.polished:
+        return '<div class="meta polishing">已润色：初稿已是最好，未改一字</div>'
+    changes = "；".join(f"第{c['line'] + 1}句第{c['position'] + 1}字 {html.escape(c['from'])}→{html.escape(c['to'])}"
+                       for c in poem.polished)
+    draft = "<br>".join(html.escape(line) for line in poem.draft.split("\n") if line)
+    return (f'<details class="meta polishing"><summary>润色 {len(poem.polished)} 处：{changes}</summary>'
+            f'<div class="draft">初稿：<br>{draft}</div></details>')
 
 
 COPY_JS = "navigator.clipboard&&navigator.clipboard.writeText({what}).then(()=>{{this.textContent='已复制'}})"
