@@ -45,6 +45,16 @@ from .writing.writer import Poem, Writer
 
 __all__ = ["Poem", "Poet", "WriteParams"]
 
+# One request of each set of rules the page can ask for, the most asked first: a shi, a ci or a
+# free poem, with a theme or without; a shi or ci with tones off has no rhyme rule (then both
+# have the same rules). Each compiles the decoding loop of its rules, which then serves every
+# form, tune, length and sampling choice (greedy, top-k, top-p) of them (decoder.DecodeLoop).
+WARM_UP_REQUESTS = (
+    dict(form="七绝"), dict(form="七律", theme="春"), dict(cipai="浣溪沙"), dict(cipai="浣溪沙", theme="秋"),
+    dict(form="free", max_tokens=16), dict(form="free", max_tokens=16, theme="月"),
+    dict(form="五绝", tones="off"), dict(form="五律", tones="off", theme="江"),
+)
+
 
 class Poet:
     def __init__(self, model, tokenizer, model_dir: Path | None = None, corpus_dir: Path | None = None,
@@ -162,11 +172,10 @@ class Poet:
 
     def warm_up(self) -> None:
         """Compile what the page's requests use, so that a first visitor of each kind waits no
-        longer than the next: one decoding loop per rule set and sampling choice (a pass of one
-        poem or many, alone or merged, uses the same loop), jieba for themes, the 换字 scorer."""
-        for asks in (dict(form="七绝"), dict(form="七律", theme="春"), dict(cipai="浣溪沙"),
-                     dict(cipai="浣溪沙", theme="秋"), dict(form="free", max_tokens=16),
-                     dict(form="五律", top_k=40), dict(form="五绝", temperature=0.8, top_p=1.0)):
+        longer than the next: one decoding loop per rule set (WARM_UP_REQUESTS: a loop serves
+        every sampling choice, and a pass of one poem or many, alone or merged), jieba for
+        themes, the 换字 scorer."""
+        for asks in WARM_UP_REQUESTS:
             for _ in self.write_stream(n=2, seed=0, chunk=16, **asks):
                 pass
         poem = self.write(form="七律", n=1, seed=0, search="off")[0]

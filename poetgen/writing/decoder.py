@@ -140,11 +140,12 @@ class Decoder:
         if len(keys) != 1:
             raise ValueError("advance_many needs requests of one merge key")
         (key,) = keys
-        # One compiled loop whether a pass holds one request or several: the rows' random numbers
-        # are drawn per request either way, so a first visitor never waits for a second compile.
+        # One compiled loop per rule set, whether a pass holds one request or several (the rows'
+        # random numbers are drawn per request either way) and whatever its sampling (the way of
+        # drawing is an input of the loop): warming a rule set once warms every request of it.
         loop_key = key.loop
         if loop_key not in self._compiled:
-            self._compiled[loop_key] = DecodeLoop(self, *loop_key).compile()
+            self._compiled[loop_key] = DecodeLoop(self, loop_key).compile()
         plans = [plan for plan, _, _ in requests]
         sizes = [plan.batch for plan in plans]
         inputs = {rules[0].name: type(rules[0]).merge([r.inputs() for r in rules])
@@ -155,6 +156,7 @@ class Decoder:
         tokens, logprobs, end = self._compiled[loop_key](
             np.concatenate([p.forced for p in plans]).astype(np.int32), inputs,
             np.float32(max(key.temperature, 1e-6)), np.int32(max(key.top_k, 1)), np.float32(key.top_p),
+            np.int32(draw_mode(key)),
             np.array([s.seed % (2**31 - 1) for _, s, _ in requests], np.int32),
             np.repeat(np.arange(len(plans)), sizes).astype(np.int32),
             np.concatenate([np.arange(n) for n in sizes]).astype(np.int32),
@@ -173,15 +175,24 @@ def select_rows(state: dict, rows: slice | np.ndarray) -> dict:
     return {k: v if k == "t" else tf.nest.map_structure(lambda x: x[rows], v) for k, v in state.items()}
 
 
-class DecodeLoop:
-    """The compiled loop for one choice of rules and sampling: a step reads the last token into
-    the LSTM, applies the rules in turn to the logits, draws, and lets each rule update its
-    state. Inputs and state are dicts keyed by rule name, their signatures built from the rules."""
+# How a pass draws (draw_mode): an input of the compiled loop, not a part of its key, so that one
+# loop serves every sampling choice of a rule set. Sampled modes are 1 + use_top_p + 2 * use_top_k.
+GREEDY, PLAIN, TOP_P, TOP_K, TOP_K_TOP_P = range(5)
 
-    def __init__(self, decoder: Decoder, rules: tuple[str, ...], greedy: bool, use_top_k: bool,
-                 use_top_p: bool):
+
+def draw_mode(key: MergeKey) -> int:
+    """The way of drawing of a merge key: greedy, or sampled with or without the top-k and top-p cuts."""
+    return GREEDY if key.greedy else PLAIN + int(key.use_top_p) + 2 * int(key.use_top_k)
+
+
+class DecodeLoop:
+    """The compiled loop for one choice of rules: a step reads the last token into the LSTM,
+    applies the rules in turn to the logits, draws (greedily, or sampled with or without top-k
+    and top-p, as the pass's draw mode says), and lets each rule update its state. Inputs and
+    state are dicts keyed by rule name, their signatures built from the rules."""
+
+    def __init__(self, decoder: Decoder, rules: tuple[str, ...]):
         self.decoder, self.rules = decoder, [RULES[name] for name in rules]
-        self.greedy, self.use_top_k, self.use_top_p = greedy, use_top_k, use_top_p
         self.counts_used = any(rule.needs_counts for rule in self.rules)
 
     def compile(self) -> Callable:
@@ -201,6 +212,7 @@ class DecodeLoop:
             tf.TensorSpec([None, None], tf.int32),  # forced
             {name: spec[0] for name, spec in specs.items()},  # each rule's inputs
             scalar(tf.float32), scalar(tf.int32), scalar(tf.float32),  # temperature, top_k, top_p
+            scalar(tf.int32),  # the draw mode (GREEDY ... TOP_K_TOP_P)
             rows, rows, rows,  # seeds (one per request), each row's request, its index in it
             state,  # where decoding starts: the state a previous chunk ended in, or a fresh one
             scalar(tf.int32),  # stop_at: decode positions start["t"] .. stop_at - 1
@@ -212,25 +224,27 @@ class DecodeLoop:
                     inputs[rule.name], state["rules"][rule.name])
 
     def draw(self, logits, t, sampling: tuple, seeds, row_request, row_index):
-        """The next token of each poem from its logits, after the rules."""
-        temperature, top_k, top_p = sampling
-        if self.greedy:
-            return tf.argmax(logits, axis=-1, output_type=tf.int32)
-        # Counter-based random numbers: row b's depends only on (seed, step, b), so a poem does
-        # not change with the batch size, nor with the requests it is merged with.
-        n_rows = tf.reduce_max(row_index) + 1
+        """The next token of each poem from its logits, after the rules, the way the draw mode says."""
+        temperature, top_k, top_p, mode = sampling
 
-        def request_uniforms(seed):
-            return tf.random.stateless_uniform([n_rows], seed=tf.stack([seed, t]))
+        def sampled():
+            # Counter-based random numbers: row b's depends only on (seed, step, b), so a poem does
+            # not change with the batch size, nor with the requests it is merged with.
+            n_rows = tf.reduce_max(row_index) + 1
 
-        uniforms = tf.map_fn(request_uniforms, seeds, fn_output_signature=tf.float32)
-        u = tf.gather_nd(uniforms, tf.stack([row_request, row_index], axis=1))
-        if self.use_top_k:
-            return sample_top_k(logits, top_k, u, temperature, top_p if self.use_top_p else None)
-        logits = logits / temperature
-        if self.use_top_p:
-            logits = top_p_filter(logits, top_p)
-        return sample_rows(logits, u)
+            def request_uniforms(seed):
+                return tf.random.stateless_uniform([n_rows], seed=tf.stack([seed, t]))
+
+            uniforms = tf.map_fn(request_uniforms, seeds, fn_output_signature=tf.float32)
+            u = tf.gather_nd(uniforms, tf.stack([row_request, row_index], axis=1))
+            return tf.switch_case(mode - PLAIN, [  # in the order PLAIN, TOP_P, TOP_K, TOP_K_TOP_P
+                lambda: sample_rows(logits / temperature, u),
+                lambda: sample_rows(top_p_filter(logits / temperature, top_p), u),
+                lambda: sample_top_k(logits, top_k, u, temperature),
+                lambda: sample_top_k(logits, top_k, u, temperature, top_p),
+            ])
+
+        return tf.cond(tf.equal(mode, GREEDY), lambda: tf.argmax(logits, axis=-1, output_type=tf.int32), sampled)
 
     def next_token(self, top, state, forced, inputs, draw_args):
         """(token, its log-probability) of every poem: forced, or drawn under the rules."""
@@ -277,10 +291,10 @@ class DecodeLoop:
         new["done"] = tf.logical_or(done, t + 1 >= tf.shape(forced)[1])
         return new, token, tf.where(state["done"], 0.0, logprob)
 
-    def run(self, forced, inputs, temperature, top_k, top_p, seeds, row_request, row_index, start, stop_at):
+    def run(self, forced, inputs, temperature, top_k, top_p, mode, seeds, row_request, row_index, start, stop_at):
         pad, batch, t0 = self.decoder.tokenizer.pad, tf.shape(forced)[0], start["t"]
         span = stop_at - t0
-        draw_args = ((temperature, top_k, top_p), seeds, row_request, row_index)
+        draw_args = ((temperature, top_k, top_p, mode), seeds, row_request, row_index)
 
         def cond(state, tokens, logprobs):
             return tf.logical_and(tf.logical_not(tf.reduce_all(state["done"])), state["t"] < stop_at)

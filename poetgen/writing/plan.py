@@ -48,6 +48,6 @@ class MergeKey(NamedTuple):
     stop: int
 
     @property
-    def loop(self) -> tuple:
-        """What selects the compiled loop."""
-        return self.rules, self.greedy, self.use_top_k, self.use_top_p
+    def loop(self) -> tuple[str, ...]:
+        """What selects the compiled loop: the rules alone (the way of drawing is the loop's input)."""
+        return self.rules
