@@ -174,10 +174,11 @@ class Poet:
         """Compile what the page's requests use, so that a first visitor of each kind waits no
         longer than the next: one decoding loop per rule set (WARM_UP_REQUESTS: a loop serves
         every sampling choice, and a pass of one poem or many, alone or merged), jieba for
-        themes, the 换字 scorer."""
+        themes, the 换字 scorer, the line search and polishing."""
         for asks in WARM_UP_REQUESTS:
             for _ in self.write_stream(n=2, seed=0, chunk=16, **asks):
                 pass
+        self.write(form="七绝", n=1, seed=0, search="lines", polish=True)
         poem = self.write(form="七律", n=1, seed=0, search="off")[0]
         self.alternatives(poem.id, 1, 2)
         self.rewrite(poem.id, 1, 2, poem.lines[1][2])
