@@ -161,3 +161,23 @@ def test_a_poem_is_the_same_alone_or_in_a_batch_of_any_size(shipped_poet):
         batch = shipped_poet.write(form=form, n=64, seed=seed)
         for index in (0, 5, 20):
             assert shipped_poet.regenerate(batch[index].id).text == batch[index].text, (form, seed, index)
+
+
+BACKWARD = SHIPPED.with_name(SHIPPED.name + "-backward")
+
+
+def test_the_shipped_backward_model_is_loaded_beside_the_forward_one_and_reads_backward(shipped_poet):
+    """The backward partner ships with its card, is loaded by Poet.load, and reads held-out
+    poems from their end far better than from their start (it learnt the reversed order)."""
+    from poetgen.corpus.splits import load_split
+    from poetgen.model.evaluate import split_perplexity
+
+    config = json.loads((BACKWARD / "config.json").read_text(encoding="utf-8"))
+    assert config["model"]["direction"] == "backward" and shipped_poet.backward is not None
+    metrics = json.loads((BACKWARD / "metrics.json").read_text(encoding="utf-8"))
+    assert f"{metrics['val_char_perplexity']:.1f}" in (BACKWARD / "README.md").read_text(encoding="utf-8")
+    rows = load_split(SHIPPED_CORPUS, "valid")[:60]
+    backward = split_perplexity(shipped_poet.backward, shipped_poet.tokenizer, rows, reverse=True)
+    misread = split_perplexity(shipped_poet.backward, shipped_poet.tokenizer, rows, reverse=False)
+    assert backward["all"]["char_perplexity"] * 3 < misread["all"]["char_perplexity"]
+    assert sum(f.stat().st_size for f in BACKWARD.iterdir()) < 40 * 2**20
