@@ -60,7 +60,7 @@ def theme_hit(poem) -> bool:
 def fixed_positions_kept(poem, pattern) -> tuple[int, int]:
     """(positions the tune fixes that the ci keeps, positions it fixes), rhymes included."""
     kept = total = 0
-    bad = {tuple(v) for v in poem.check["violations"]}
+    bad = {tuple(v) for v in poem.report["violations"]}
     for i, tones in enumerate(pattern.tones):
         for j, tone in enumerate(tones):
             if tone != "中":
@@ -82,9 +82,9 @@ def ci_report(poet: Poet, n: int, known: set[str]) -> dict:
         long_lines = [line for p in strict for line in p.lines if len(line) >= 4]
         out["tunes"][name] = {
             "shape": sum([len(x) for x in p.lines] == list(pattern.lengths) for p in shaped) / len(shaped),
-            "rhyme_in_one_bu": sum(p.check["rhymes"] for p in shaped) / len(shaped),
+            "rhyme_in_one_bu": sum(p.report["rhymes"] for p in shaped) / len(shaped),
             "strict_positions": sum(k for k, _ in kept) / max(1, sum(t for _, t in kept)),
-            "strict_ci_ok": sum(p.check["ok"] for p in strict) / n,
+            "strict_ci_ok": sum(p.report["ok"] for p in strict) / n,
             "copied_lines_4plus": sum(line in known for line in long_lines) / max(1, len(long_lines)),
             "distinct_2": distinct_2(strict),
         }
@@ -152,9 +152,9 @@ def shi_report(poet: Poet, n: int, known: set[str]) -> dict:
         free_lines = [line for p in free for line in p.lines]
         report["forms"][form] = {
             "form_correct": sum(form_ok(p, form) for p in free + constrained) / len(free + constrained),
-            "rhyme_ok": sum(p.check["rhymes"] for p in rhymed) / n,
-            "strict_tones_ok": sum(not p.check["violations"] for p in strict) / n,
-            "strict_fully_regulated": sum(p.check["ok"] for p in strict) / n,
+            "rhyme_ok": sum(p.report["rhymes"] for p in rhymed) / n,
+            "strict_tones_ok": sum(not p.report["violations"] for p in strict) / n,
+            "strict_fully_regulated": sum(p.report["ok"] for p in strict) / n,
             "copied_lines_no_copy_on": sum(line in known for line in lines) / len(lines),
             "copied_lines_no_copy_off": sum(line in known for line in free_lines) / len(free_lines),
             "distinct_2_unconstrained": distinct_2(free),

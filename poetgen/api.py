@@ -150,7 +150,7 @@ class Poet:
         from .picture import render
 
         lines = [line for line in poem.text.split("\n") if line]
-        report = poem.check
+        report = poem.report
         title = " · ".join(x for x in ("" if poem.cipai else poem.form, report.get("verdict", "")) if x)
         simplified = self.script.display(poem.text, "simplified") == poem.text
         return render(lines, title, report.get("rhyme_lines", []), report.get("stanza", 0), simplified)

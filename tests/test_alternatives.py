@@ -14,7 +14,7 @@ def poem(tiny_poet):
 
 
 def test_alternatives_keep_the_tone_and_are_ranked(tiny_poet, poem):
-    pattern = next(p for p in patterns("七绝") if p.name == poem.check["pattern"])
+    pattern = next(p for p in patterns("七绝") if p.name == poem.report["pattern"])
     line, position = 1, 1  # the second character: always strict (二四六分明)
     alts = tiny_poet.alternatives(poem.id, line, position, k=6)
     assert 1 <= len(alts) <= 6
@@ -34,13 +34,13 @@ def test_rewrite_keeps_the_prefix_and_the_rules_and_has_its_own_id(tiny_poet, po
     prefix = "".join(poem.lines[:line]) + poem.lines[line][:position]
     assert "".join(new.lines).startswith(prefix + char)
     assert [x[0] for x in new.lines] == list("春夏秋冬")
-    assert new.check["ok"] and new.check["pattern"] == poem.check["pattern"], new.check["verdict"]
+    assert new.report["ok"] and new.report["pattern"] == poem.report["pattern"], new.report["verdict"]
     assert new.id != poem.id and tiny_poet.regenerate(new.id).text == new.text
 
 
 def test_a_rhyme_position_offers_only_rhymes(tiny_poet, poem):
     alts = tiny_poet.alternatives(poem.id, 3, 6, k=10)
-    others = [c for i, c in zip(poem.check["rhyme_lines"], poem.check["rhyme_chars"]) if i != 3]
+    others = [c for i, c in zip(poem.report["rhyme_lines"], poem.report["rhyme_chars"]) if i != 3]
     shared = set.intersection(*(tiny_poet.table.ping_groups(c) for c in others))
     assert alts and all(tiny_poet.table.ping_groups(ch) & shared for ch, _ in alts)
 
@@ -57,7 +57,7 @@ def test_bad_positions_are_named(tiny_poet, poem, where, message):
 
 
 def test_a_replacement_that_breaks_the_tone_is_refused(tiny_poet, poem):
-    pattern = next(p for p in patterns("七绝") if p.name == poem.check["pattern"])
+    pattern = next(p for p in patterns("七绝") if p.name == poem.report["pattern"])
     wrong = ZE if pattern.lines[1][1] == PING else PING
     vocab = tiny_poet.vocab
     mask = vocab.ze & ~vocab.ping if wrong == ZE else vocab.ping & ~vocab.ze

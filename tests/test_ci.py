@@ -16,7 +16,7 @@ def assert_holds(poem, tune: str, strict: bool = True) -> None:
     pattern = find(tune)
     assert poem.form == "词" and poem.cipai == pattern.name
     assert [len(line) for line in poem.lines] == list(pattern.lengths)
-    report = poem.check
+    report = poem.report
     assert report["rhymes"], report["verdict"]
     if strict:
         assert report["violations"] == [], report["verdict"]
@@ -53,7 +53,7 @@ def test_start_text_acrostic_theme_and_a_chosen_bu(tiny_poet):
         assert_holds(poem, "菩萨蛮")
     seventh = NAMES.index("第七部")
     for poem in tiny_poet.write(cipai="浣溪沙", rhyme="第七部", n=3, seed=4, script="traditional"):
-        assert all(seventh in bu_of(tiny_poet.table, ch)[0] for ch in poem.check["rhyme_chars"])
+        assert all(seventh in bu_of(tiny_poet.table, ch)[0] for ch in poem.report["rhyme_chars"])
 
 
 def test_tones_rhyme_keeps_rhymes_only_and_off_keeps_the_shape(tiny_poet):

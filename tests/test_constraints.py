@@ -23,7 +23,7 @@ def test_strict_tones_and_rhyme_hold_every_time(tiny_poet, form):
         assert report.form == form
         assert report.violations == [] and report.rhymes, report.verdict
         assert not report.gu_ping and not report.san_ping_wei
-        assert poem.check["ok"] is True
+        assert poem.report["ok"] is True
 
 
 def test_rhyme_only_with_a_chosen_group(tiny_poet):
@@ -90,7 +90,7 @@ def test_everything_at_once(tiny_poet):
     for poem in poems:
         assert [line[0] for line in poem.lines] == list("春夏秋冬")
         assert [len(line) for line in poem.lines] == [7] * 4
-        assert poem.check["ok"] and poem.check["rhyme_group"] == "上平聲一東"
+        assert poem.report["ok"] and poem.report["rhyme_group"] == "上平聲一東"
 
 
 def test_ids_rebuild_the_poem(tiny_poet, tiny_model_dir):

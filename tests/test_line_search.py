@@ -56,7 +56,7 @@ def test_line_search_keeps_every_rule_and_its_ids_rebuild(tiny_poet):
         poems = tiny_poet.write(n=2, seed=13, search="lines", **params)
         assert [p.text for p in tiny_poet.write(n=2, seed=13, search="lines", **params)] == [p.text for p in poems]
         for poem in poems:
-            assert poem.check["rhyme_group"] if "tones" in params else poem.check["ok"], (params, poem.text)
+            assert poem.report["rhyme_group"] if "tones" in params else poem.report["ok"], (params, poem.text)
             if "cipai" not in params and "tones" not in params:
                 assert check_text(poem.text, tiny_poet.table).ok
             assert tiny_poet.regenerate(poem.id).text == poem.text

@@ -14,7 +14,7 @@ KINDS = ({"form": "七律"}, {"form": "五绝"}, {"cipai": "浣溪沙"}, {"form"
 
 def holds(poem, params: dict) -> bool:
     """What the request asked for: the whole 格律, or (tones 'rhyme') its rhyme alone."""
-    return bool(poem.check["rhyme_group"]) if params.get("tones") == "rhyme" else poem.check["ok"]
+    return bool(poem.report["rhyme_group"]) if params.get("tones") == "rhyme" else poem.report["ok"]
 
 
 @pytest.mark.parametrize("params", KINDS, ids=lambda p: "-".join(map(str, p.values())))

@@ -26,7 +26,7 @@ def test_search_keeps_every_rule_and_is_the_same_for_a_seed(tiny_poet):
     again = tiny_poet.write(form="五律", n=3, seed=11, theme="秋")
     assert [p.text for p in first] == [p.text for p in again]
     for poem in first:
-        assert poem.check["ok"] and check_text(poem.text, tiny_poet.table).ok
+        assert poem.report["ok"] and check_text(poem.text, tiny_poet.table).ok
         assert tiny_poet.regenerate(poem.id).text == poem.text  # the id names the one sample kept
     streamed = list(tiny_poet.write_stream(form="五律", n=3, seed=11, theme="秋", chunk=8))[-1][1]
     assert [p.text for p in streamed] == [p.text for p in first]

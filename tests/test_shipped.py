@@ -32,7 +32,7 @@ def test_the_shipped_model_writes_a_regulated_qijue(shipped_poet):
     poems = shipped_poet.write(form="七绝", n=3, seed=11, script="simplified")
     for poem in poems:
         assert [len(line) for line in poem.lines] == [7] * 4
-        assert poem.check["ok"], poem.check["verdict"]
+        assert poem.report["ok"], poem.report["verdict"]
         assert poem.text.endswith("。") and poem.score > -8
     assert shipped_poet.regenerate(poems[2].id).text == poems[2].text
 
@@ -106,7 +106,7 @@ def test_the_shipped_model_writes_a_qilv_in_each_style_it_knows(shipped_poet, st
             shipped_poet.write(form="七律", style=style, n=1, seed=3)
         return
     for poem in shipped_poet.write(form="七律", style=style, n=2, seed=3):
-        assert [len(line) for line in poem.lines] == [7] * 8 and poem.check["ok"], poem.text
+        assert [len(line) for line in poem.lines] == [7] * 8 and poem.report["ok"], poem.text
 
 
 @pytest.mark.parametrize("tune", ["浣溪沙", "水调歌头"])
@@ -116,7 +116,7 @@ def test_the_shipped_model_writes_a_ci_by_its_tune(shipped_poet, tune):
     pattern = find(tune)
     for poem in shipped_poet.write(cipai=tune, n=2, seed=5):
         assert [len(line) for line in poem.lines] == list(pattern.lengths)
-        assert poem.check["ok"], poem.check["verdict"]
+        assert poem.report["ok"], poem.report["verdict"]
     if shipped_poet.tokenizer.conditioned:  # opened as the Song ci of this tune
         from poetgen.writing.params import WriteParams
 

@@ -78,7 +78,7 @@ def run_generate(args: argparse.Namespace) -> None:
     for i, poem in enumerate(poems):
         if i:
             print()
-        print(f"【{poem.cipai or poem.form}】 score {poem.score:.3f}  {poem.check.get('verdict', '')}")
+        print(f"【{poem.cipai or poem.form}】 score {poem.score:.3f}  {poem.report.get('verdict', '')}")
         print(poem.text)
         if poem.draft:
             print(f"polished: {_changes(poem.polished)}" if poem.polished else "polished: no change raised its score")

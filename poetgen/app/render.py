@@ -82,7 +82,7 @@ def render_poems(poems: list[Poem]) -> str:
 def render_poem(poem: Poem) -> str:
     """One card: the poem, then what a reader can use (its verdict names the form or tune, the
     pattern and the rhyme); the model's score only on hover."""
-    report = poem.check
+    report = poem.report
     marks = [shown[-1:] for shown in poem.text.split("\n") if shown]
     verdict = html.escape(report.get("verdict", "") or poem.form)
     return (f'<div class="poem-card"><div class="poem">{marked_lines(poem.lines, marks, report, poem.polished)}</div>'

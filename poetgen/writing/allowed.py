@@ -22,7 +22,7 @@ class Allowed:
         """Characters that keep what the request asked for at that position: the tone of the
         poem's pattern (tones 'strict') and, at a rhyme position, a group shared with the other
         rhymes (tones 'rhyme' or 'strict')."""
-        tok, report, vocab, table = self.tokenizer, poem.check, self.vocab, self.table
+        tok, report, vocab, table = self.tokenizer, poem.report, self.vocab, self.table
         allowed = np.arange(len(tok)) >= tok.first_char
         if poem.form == CI:
             return allowed & self.in_ci(poem, tones, line, position)

@@ -156,8 +156,8 @@ class Editor:
             params = params.with_(opening=self.tokenizer.tokens[at.row[len(lead)]])
         else:  # the form as written: a longer start text could fit another
             params = params.with_(form=at.form)
-        if at.poem.check.get("pattern") and params.tones != "off" and at.form != CI:
-            params = params.with_(pattern=at.poem.check["pattern"])
+        if at.poem.report.get("pattern") and params.tones != "off" and at.form != CI:
+            params = params.with_(pattern=at.poem.report["pattern"])
         return params
 
 

@@ -67,7 +67,7 @@ class Polisher:
                     break
                 place, token, new = tries[k]
                 polished = remake(new)
-                if polished.check.get("ok", True) >= poem.check.get("ok", True):
+                if polished.report.get("ok", True) >= poem.report.get("ok", True):
                     line, position = places_of(poem)[place]
                     changes.append(Change(line, position, poem.lines[line][position], polished.lines[line][position]))
                     poem, row, score = polished, new, scores[k]

@@ -33,7 +33,7 @@ class Poem:
     form: str
     score: float  # mean log-probability per character under the model
     id: str = ""  # rebuilds this poem exactly with Poet.regenerate(id)
-    check: dict = field(default_factory=dict)  # the 格律 report (prosody.Report)
+    report: dict = field(default_factory=dict)  # the 格律 check's report (verse.check.Report.to_dict)
     keywords: list[str] = field(default_factory=list)  # theme keywords used
     cipai: str = ""  # the tune of a ci (form 词)
     draft: str = ""  # the text before polishing, when the poem was polished
@@ -192,5 +192,5 @@ class Writer:
         shown = re.findall(r"[^，。]+[，。]", body)
         if report.get("stanza"):  # a ci's two stanzas, a blank line between
             shown.insert(report["stanza"], "")
-        return Poem(text="\n".join(shown), lines=lines, form=form, score=round(score, 4), check=report,
+        return Poem(text="\n".join(shown), lines=lines, form=form, score=round(score, 4), report=report,
                     cipai=cipai or "")
