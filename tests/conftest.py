@@ -133,9 +133,55 @@ def tiny_poet(tiny_model_dir):
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "poetgen", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=env)
+    """`python -m poetgen ARGS` in a process of its own, as a user runs it. Each pays for its own
+    TensorFlow import (seconds): kept for what only a real process shows (the entry point, its
+    exit status, what reaches the terminal); `cli` runs the same command in this process."""
+    return finish(start_cli(*args), timeout)
+
+
+def start_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """run_cli's process, started: several run at once while each imports TensorFlow (finish)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "poetgen", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> subprocess.CompletedProcess:
+    """A started process waited for: its exit status and output (killed past the timeout)."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def cli(*args: str, stdin: str | None = None, stderr=None) -> subprocess.CompletedProcess:
+    """`poetgen ARGS` run in this process by the command line's own main(argv), from the
+    repository root as run_cli runs it: its exit status (main's return value, or argparse's exit)
+    and what it printed on standard output and error. An exception main lets through fails the
+    test, as a traceback would fail it in a process of its own. `stderr`: a text file to print
+    standard error to instead (a terminal), whose output is then not returned."""
+    import contextlib
+    import io
+
+    from poetgen.app.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.ExitStack() as stack:
+        stack.callback(os.chdir, os.getcwd())  # (contextlib.chdir is Python 3.11's)
+        os.chdir(REPO)
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err if stderr is None else stderr))
+        if stdin is not None:
+            saved, sys.stdin = sys.stdin, io.StringIO(stdin)
+            stack.callback(setattr, sys, "stdin", saved)
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse: --help, --version, a bad option
+            code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    return subprocess.CompletedProcess(["poetgen", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, TINY_MODEL
+from conftest import REPO, TINY_MODEL, cli, finish
 
 TINY_FLAGS = ["--embed-dim", "16", "--hidden", "32", "--proj-dim", "16", "--min-count", "2",
               "--lr", "0.01", "--limit-poems", "200", "--verbose", "2"]
@@ -26,8 +26,13 @@ def train_command(corpus: Path, run: Path, *extra: str) -> list[str]:
 
 
 def run_train(cmd: list[str], timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
+    return finish(start_train(cmd, env), timeout)
+
+
+def start_train(cmd: list[str], env: dict | None = None) -> subprocess.Popen:
+    """The training process started (finish waits for it): several can import TensorFlow at once."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
 
 
 def latest_step(run: Path) -> int:
@@ -99,15 +104,19 @@ def test_two_workers_agree_with_each_other_and_with_one_worker(tiny_corpus, tmp_
     run = tmp_path / "workers"
     cmd = train_command(tiny_corpus, run, "--strategy", "multiworker", "--batch-size", "8",
                         "--epochs", "2", "--steps-per-epoch", "10", "--dropout", "0")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                                env={**env, "TF_CONFIG": json.dumps({"cluster": cluster,
-                                                                     "task": {"type": "worker", "index": i}})})
+    single = tmp_path / "single"
+    # the one-worker run at the same time as the two workers: each process spends most of its
+    # time importing TensorFlow
+    alone = start_train(train_command(tiny_corpus, single, "--batch-size", "16", "--epochs", "2",
+                                      "--steps-per-epoch", "10", "--dropout", "0"))
+    workers = [start_train(cmd, env={"TF_CONFIG": json.dumps({"cluster": cluster,
+                                                              "task": {"type": "worker", "index": i}})})
                for i in range(2)]
     try:
         outputs = [w.communicate(timeout=300) for w in workers]
+        done = finish(alone)
     finally:
-        for w in workers:
+        for w in (*workers, alone):
             w.kill()
     for w, (_out, err) in zip(workers, outputs):
         assert w.returncode == 0, err[-2000:]
@@ -115,9 +124,6 @@ def test_two_workers_agree_with_each_other_and_with_one_worker(tiny_corpus, tmp_
     assert digest(outputs[0][0]) == digest(outputs[1][0])  # identical weights on both workers
     assert not any(p.name.startswith(".worker-") for p in run.iterdir())  # only the chief wrote
 
-    single = tmp_path / "single"
-    done = run_train(train_command(tiny_corpus, single, "--batch-size", "16", "--epochs", "2",
-                                   "--steps-per-epoch", "10", "--dropout", "0"))
     assert done.returncode == 0, done.stderr[-2000:]
     # Same global batch, same data order: the same losses, up to the order of float sums.
     for a, b in zip(history(run), history(single), strict=True):
@@ -132,8 +138,7 @@ def test_kill_9_then_the_same_command_continues_exactly(tiny_corpus, tmp_path):
     flags = ["--batch-size", "16", "--epochs", "2", "--steps-per-epoch", "25", "--dropout", "0.2",
              "--checkpoint-every", "1"]
     straight = tmp_path / "straight"
-    done = run_train(train_command(tiny_corpus, straight, *flags))
-    assert done.returncode == 0, done.stderr[-2000:]
+    uninterrupted = start_train(train_command(tiny_corpus, straight, *flags))  # alongside the killed runs
 
     run = tmp_path / "killed"
     cmd = train_command(tiny_corpus, run, *flags)
@@ -160,6 +165,8 @@ def test_kill_9_then_the_same_command_continues_exactly(tiny_corpus, tmp_path):
         mid_write += half_written(run)
     assert kills >= 2
     done = run_train(cmd)
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = finish(uninterrupted)
     assert done.returncode == 0, done.stderr[-2000:]
     step, values = checkpoint_values(run)
     want_step, want = checkpoint_values(straight)
@@ -219,10 +226,12 @@ def test_a_checkpoint_of_another_model_is_refused(tiny_corpus, tmp_path):
         train(tiny_corpus, tmp_path / "b", None, TrainConfig(epochs=2), resume=True, verbose=0, limit_poems=200)
 
 
-def test_bad_strategy_requests_are_clear(tiny_corpus, tmp_path):
-    done = run_train(train_command(tiny_corpus, tmp_path / "x", "--strategy", "multiworker"),
-                     env={"TF_CONFIG": ""})
+def test_bad_strategy_requests_are_clear(tiny_corpus, tmp_path, monkeypatch):
+    # refused before any strategy is made: the command line's main, in this process
+    command = train_command(tiny_corpus, tmp_path / "x", "--strategy", "multiworker")[3:]
+    monkeypatch.setenv("TF_CONFIG", "")
+    done = cli(*command)
     assert done.returncode == 1 and "needs TF_CONFIG" in done.stderr and "Traceback" not in done.stderr
-    done = run_train(train_command(tiny_corpus, tmp_path / "x", "--strategy", "multiworker"),
-                     env={"TF_CONFIG": "{not json"})
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    done = cli(*command)
     assert done.returncode == 1 and "TF_CONFIG is not valid" in done.stderr

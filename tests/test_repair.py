@@ -6,7 +6,7 @@ import random
 import re
 
 import pytest
-from conftest import run_cli
+from conftest import cli
 
 from poetgen.corpus.splits import load_split
 from poetgen.errors import GenerationError
@@ -98,12 +98,12 @@ def test_the_repair_keeps_the_users_script_and_punctuation(tiny_poet):
 
 def test_check_fix_from_the_command_line(tiny_model_dir):
     bad = "白天依山尽，黄河入海流。欲穷千里目，更上一层楼。"
-    result = run_cli("check", "--fix", "--json", "--model", str(tiny_model_dir), bad)
+    result = cli("check", "--fix", "--json", "--model", str(tiny_model_dir), bad)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["ok"] and data["text"] != bad
     assert [(c["line"], c["position"], c["from"]) for c in data["changes"]] == [(0, 1, "天")]
-    held = run_cli("check", "--fix", "--model", str(tiny_model_dir), "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
+    held = cli("check", "--fix", "--model", str(tiny_model_dir), "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
     assert held.returncode == 0 and "合律，无需修改" in held.stdout
 
 

@@ -74,13 +74,13 @@ def test_an_old_tang_only_model_directory_loads_and_writes(tiny_corpus, tmp_path
 
 
 def test_style_from_the_command_line(tiny_model_dir):
-    from conftest import run_cli
+    from conftest import cli
 
-    out = run_cli("generate", "--model", str(tiny_model_dir), "--form", "五绝", "--style", "宋", "-n", "2",
-                  "--seed", "4", "--json")
+    out = cli("generate", "--model", str(tiny_model_dir), "--form", "五绝", "--style", "宋", "-n", "2",
+              "--seed", "4", "--json")
     assert out.returncode == 0, out.stderr
     poems = json.loads(out.stdout)
     assert len(poems) == 2 and all(p["form"] == "五绝" for p in poems)
-    bad = run_cli("generate", "--model", str(tiny_model_dir), "--style", "明")
+    bad = cli("generate", "--model", str(tiny_model_dir), "--style", "明")
     assert bad.returncode == 1 and "style must be one of" in bad.stderr
     assert np.all([len(line) == 5 for p in poems for line in p["lines"]])

@@ -155,11 +155,11 @@ def test_a_run_of_the_older_trainer_is_not_overwritten(tiny_corpus, tmp_path):
 
 
 def test_verbose_0_trains_silently(tiny_corpus, tmp_path):
-    from conftest import run_cli
+    from conftest import cli
 
-    out = run_cli("train", "--corpus", str(tiny_corpus), "--run", str(tmp_path / "quiet"), "--epochs", "2",
-                  "--steps-per-epoch", "2", "--batch-size", "8", "--hidden", "16", "--embed-dim", "8",
-                  "--proj-dim", "8", "--min-count", "2", "--limit-poems", "100", "--verbose", "0")
+    out = cli("train", "--corpus", str(tiny_corpus), "--run", str(tmp_path / "quiet"), "--epochs", "2",
+              "--steps-per-epoch", "2", "--batch-size", "8", "--hidden", "16", "--embed-dim", "8",
+              "--proj-dim", "8", "--min-count", "2", "--limit-poems", "100", "--verbose", "0")
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout == ""  # two epochs, no line about them
     assert len(json.loads((tmp_path / "quiet" / "state.json").read_text(encoding="utf-8"))["history"]) == 2
