@@ -233,7 +233,7 @@ def test_ci_from_the_command_line(tiny_model_dir):
     assert done.returncode == 0, done.stderr
     poems = json.loads(done.stdout)
     assert [(p["form"], p["cipai"]) for p in poems] == [("词", "浣溪沙")] * 2
-    assert all([len(line) for line in p["lines"]] == [7] * 6 and p["check"]["ok"] for p in poems)
+    assert all([len(line) for line in p["lines"]] == [7] * 6 and p["report"]["ok"] for p in poems)
     checked = cli("check", "--cipai", "浣溪沙", "--json", poems[0]["text"])
     assert checked.returncode == 0 and json.loads(checked.stdout)["ok"]
     bad = cli("generate", "--model", str(tiny_model_dir), "--cipai", "浣沙溪")
