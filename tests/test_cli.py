@@ -26,7 +26,7 @@ def test_prepare_train_generate_evaluate(fixture_dataset, tiny_corpus, tmp_path)
     poems = json.loads(out.stdout)
     assert len(poems) == 2
     for poem in poems:
-        assert {"text", "lines", "form", "score", "id", "check"} <= set(poem)
+        assert {"text", "lines", "form", "score", "id", "report"} <= set(poem)
         assert [len(line) for line in poem["lines"]] == [5] * 4
         assert poem["text"].split("\n")[0] == poem["lines"][0] + "，"
     again = cli("generate", "--model", str(model), "--id", poems[1]["id"], "--json")

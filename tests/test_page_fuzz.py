@@ -41,7 +41,8 @@ from poetgen.writing.ids import (
 )
 
 # The arguments of /write, in the order of the page's inputs (as tests/test_web.py has them).
-WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified", "唐", "（选词牌）"]
+WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified", "唐", "（选词牌）", "best",
+              False]
 CHECK_TEXT = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
 HUANXISHA = "一曲新词酒一杯，去年天气旧亭台。夕阳西下几时回？无可奈何花落去，似曾相识燕归来。小园香径独徘徊。"
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -458,7 +459,7 @@ def test_an_unknown_style_is_refused_in_a_chinese_sentence(server):
 @pytest.mark.parametrize("endpoint", ["write", "check"])
 def test_a_forged_tune_name_is_refused_without_echo(server, endpoint, tune):
     if endpoint == "write":
-        data = ["词", *WRITE_ARGS[1:13], tune]
+        data = ["词", *WRITE_ARGS[1:13], tune, *WRITE_ARGS[14:]]
     else:
         data = [HUANXISHA, tune]
     message = refused_in_chinese(call_errors(call(server, endpoint, data)), tune)
@@ -470,7 +471,7 @@ def test_a_forged_tune_name_is_refused_without_echo(server, endpoint, tune):
 @pytest.mark.parametrize("endpoint", ["write", "check"])
 def test_a_misspelt_tune_name_gets_the_nearest_tune(server, endpoint):
     if endpoint == "write":
-        data = ["词", *WRITE_ARGS[1:13], "浣沙溪"]
+        data = ["词", *WRITE_ARGS[1:13], "浣沙溪", *WRITE_ARGS[14:]]
     else:
         data = [HUANXISHA, "浣沙溪"]
     message = refused_in_chinese(call_errors(call(server, endpoint, data)), "浣沙溪")

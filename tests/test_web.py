@@ -13,7 +13,8 @@ from conftest import REPO
 
 gradio_client = pytest.importorskip("gradio_client")
 
-WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified", "唐", "（选词牌）"]
+WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified", "唐", "（选词牌）", "best",
+              False]
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +125,7 @@ MALFORMED = [  # (endpoint, data): wrong types, nulls, missing values, forged id
     ("write", [*WRITE_ARGS[:7], [1, 2], *WRITE_ARGS[8:]]),
     ("write", WRITE_ARGS[:13]),
     ("write", [*WRITE_ARGS[:2], "春夏秋", *WRITE_ARGS[3:]]),  # three heads for a 七绝
-    ("write", ["词", *WRITE_ARGS[1:4], "第七部", *WRITE_ARGS[5:13], "浣沙溪"]),
+    ("write", ["词", *WRITE_ARGS[1:4], "第七部", *WRITE_ARGS[5:13], "浣沙溪", *WRITE_ARGS[14:]]),
     ("check", [None, "自动识别"]),
     ("check", ["白日依山尽", 5]),
     ("check", [12345, "自动识别"]),
@@ -194,7 +195,7 @@ def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
             texts = []
             for r in range(10):
                 data = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, 100 * k + r, "simplified", "唐",
-                        "（选词牌）"]
+                        "（选词牌）", "best", False]
                 done = [p for name, p in sse_events(raw_call(server, "write", data)) if name == "complete"]
                 texts.append(done[-1][1] if done else None)
             return texts
