@@ -125,6 +125,44 @@ def tiny_model_dir(tiny_run, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def corpus_lines_once():
+    """Each Poet.load reads the corpus the no-copy rule guards (the shipped one: 20 million
+    characters, gzipped) and hashes its lines for its vocabulary: seconds, at each of the suite's
+    many loads (the command line's, the page's, the tests' own). Within the session the same files
+    are read and the same vocabulary's lines hashed once, by poetgen's own code; a corpus changed
+    on disk (another size or time) or another vocabulary is read and hashed anew."""
+    import poetgen.api as api
+    from poetgen.corpus.splits import split_path
+
+    texts_of, lines_of = {}, {}
+    read, hash_lines = api.Poet._corpus_texts, api.corpus_lines
+
+    def corpus_texts(poet):
+        files = [split_path(poet.corpus_dir, split) for split in ("train", "valid")] if poet.corpus_dir else []
+        key = tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f)
+        if not key:
+            return read(poet)
+        if key not in texts_of:
+            texts_of[key] = read(poet)
+        return texts_of[key]
+
+    def corpus_lines(texts, tokenizer):
+        if not any(texts is kept for kept in texts_of.values()):  # not one of the texts read here
+            return hash_lines(texts, tokenizer)
+        key = (id(texts), tuple(tokenizer.tokens))
+        if key not in lines_of:
+            lines_of[key] = hash_lines(texts, tokenizer)
+            if lines_of[key] is not None:
+                lines_of[key].flags.writeable = False  # shared by the Poets: none may change it
+        return lines_of[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(api.Poet, "_corpus_texts", corpus_texts)
+        patch.setattr(api, "corpus_lines", corpus_lines)
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_poet(tiny_model_dir):
     from poetgen.api import Poet
