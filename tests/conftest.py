@@ -13,6 +13,19 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = REPO / "corpus"
 
+# The suite runs in two worker processes (pytest-xdist, `addopts` in pyproject.toml), one group of
+# modules each: these, whose work is in processes of their own (training runs killed and resumed,
+# the installed copy, the API's stderr) or on the shipped model, need none of the tiny model, the
+# page's server or the browser that the other modules share; each worker builds what its own
+# modules use, once.
+OWN_WORKER = {"test_distributed.py", "test_install.py", "test_quiet_api.py", "test_shipped.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("processes" if item.path.name in OWN_WORKER else "in_process"))
+
 # A dataset in chinese-poetry's own layout, with each kind of mess the corpus step cleans.
 FIXTURE_POEMS = [
     # 五绝, clean
