@@ -13,6 +13,19 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = REPO / "corpus"
 
+# The suite runs in two worker processes (pytest-xdist, `addopts` in pyproject.toml), one group of
+# modules each: these, whose work is in processes of their own (training runs killed and resumed,
+# the installed copy, the API's stderr) or on the shipped model, need none of the tiny model, the
+# page's server or the browser that the other modules share; each worker builds what its own
+# modules use, once.
+OWN_WORKER = {"test_distributed.py", "test_install.py", "test_quiet_api.py", "test_shipped.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("processes" if item.path.name in OWN_WORKER else "in_process"))
+
 # A dataset in chinese-poetry's own layout, with each kind of mess the corpus step cleans.
 FIXTURE_POEMS = [
     # 五绝, clean
@@ -123,6 +136,44 @@ def tiny_model_dir(tiny_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "tiny"
     export(tiny_run[0], out, command="poetgen train (test)")
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def corpus_lines_once():
+    """Each Poet.load reads the corpus the no-copy rule guards (the shipped one: 20 million
+    characters, gzipped) and hashes its lines for its vocabulary: seconds, at each of the suite's
+    many loads (the command line's, the page's, the tests' own). Within the session the same files
+    are read and the same vocabulary's lines hashed once, by poetgen's own code; a corpus changed
+    on disk (another size or time) or another vocabulary is read and hashed anew."""
+    import poetgen.api as api
+    from poetgen.corpus.splits import split_path
+
+    texts_of, lines_of = {}, {}
+    read, hash_lines = api.Poet._corpus_texts, api.corpus_lines
+
+    def corpus_texts(poet):
+        files = [split_path(poet.corpus_dir, split) for split in ("train", "valid")] if poet.corpus_dir else []
+        key = tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f)
+        if not key:
+            return read(poet)
+        if key not in texts_of:
+            texts_of[key] = read(poet)
+        return texts_of[key]
+
+    def corpus_lines(texts, tokenizer):
+        if not any(texts is kept for kept in texts_of.values()):  # not one of the texts read here
+            return hash_lines(texts, tokenizer)
+        key = (id(texts), tuple(tokenizer.tokens))
+        if key not in lines_of:
+            lines_of[key] = hash_lines(texts, tokenizer)
+            if lines_of[key] is not None:
+                lines_of[key].flags.writeable = False  # shared by the Poets: none may change it
+        return lines_of[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(api.Poet, "_corpus_texts", corpus_texts)
+        patch.setattr(api, "corpus_lines", corpus_lines)
+        yield
 
 
 @pytest.fixture(scope="session")

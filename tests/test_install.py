@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, finish
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +19,33 @@ def installed(tmp_path_factory) -> str:
     return str(target)
 
 
-def run(installed: str, cwd, *args, **env) -> subprocess.CompletedProcess:
+def start(installed: str, cwd, *args, **env) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if k not in ("POETGEN_MODEL", "POETGEN_CORPUS")}
     environment.update(PYTHONPATH=installed, **env)
-    return subprocess.run([sys.executable, "-m", "poetgen", *args], capture_output=True, text=True,
-                          timeout=300, cwd=cwd, env=environment)
+    return subprocess.Popen([sys.executable, "-m", "poetgen", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd, env=environment)
+
+
+def run(installed: str, cwd, *args, **env) -> subprocess.CompletedProcess:
+    return finish(start(installed, cwd, *args, **env))
+
+
+@pytest.fixture(scope="module")
+def writes(installed, tmp_path_factory):
+    """`poetgen generate` from the installed copy in another directory, without a model and with
+    POETGEN_MODEL, both started at once (each imports TensorFlow): each test waits for its own."""
+    from poetgen.defaults import DEFAULT_MODEL
+
+    model = str(REPO / "models" / DEFAULT_MODEL)
+    started = {"no model": start(installed, tmp_path_factory.mktemp("elsewhere"), "generate", "--form", "五绝",
+                                 "--seed", "1"),
+               "model": start(installed, tmp_path_factory.mktemp("elsewhere"), "generate", "--form", "五绝",
+                              "--seed", "1", POETGEN_MODEL=model, POETGEN_CORPUS=str(REPO / "corpus"))}
+    yield lambda name: finish(started[name])
+    for proc in started.values():  # a test that failed early leaves its process behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def test_the_installed_copy_is_the_package_not_the_repository(installed, tmp_path):
@@ -32,18 +54,14 @@ def test_the_installed_copy_is_the_package_not_the_repository(installed, tmp_pat
     assert done.stdout.strip().startswith(installed)
 
 
-def test_without_a_model_it_says_what_to_set(installed, tmp_path):
-    done = run(installed, tmp_path, "generate", "--form", "五绝", "--seed", "1")
+def test_without_a_model_it_says_what_to_set(writes):
+    done = writes("no model")
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "POETGEN_MODEL" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_with_poetgen_model_it_writes_checks_and_lists_tunes(installed, tmp_path):
-    from poetgen.defaults import DEFAULT_MODEL
-
-    model = str(REPO / "models" / DEFAULT_MODEL)
-    done = run(installed, tmp_path, "generate", "--form", "五绝", "--seed", "1", POETGEN_MODEL=model,
-               POETGEN_CORPUS=str(REPO / "corpus"))
+def test_with_poetgen_model_it_writes_checks_and_lists_tunes(installed, writes, tmp_path):
+    done = writes("model")
     assert done.returncode == 0, done.stderr
     assert "合律" in done.stdout
     done = run(installed, tmp_path, "cipai", "浣溪沙")  # the 词谱 is package data

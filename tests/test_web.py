@@ -163,11 +163,23 @@ def test_files_outside_the_page_are_refused(server, path):
         assert err.value.code in (403, 404)
 
 
-def test_the_page_loads_its_poet_in_the_background(tiny_model_dir, tmp_path):
+@pytest.fixture(scope="module")
+def warming():
+    """LoadingPoets whose background thread compiles the decoding loops after the model is in:
+    waited for when the module ends (the tests after theirs run meanwhile), so that no thread is
+    still inside TensorFlow when the interpreter exits (that aborts the process)."""
+    poets = []
+    yield poets
+    for poet in poets:
+        assert poet.warm.wait(timeout=600)
+
+
+def test_the_page_loads_its_poet_in_the_background(tiny_model_dir, tmp_path, warming):
     from poetgen.app.handlers import LoadingPoet
     from poetgen.errors import PoetgenError
 
     loading = LoadingPoet(tiny_model_dir)
+    warming.append(loading)
     assert loading.model_dir == tiny_model_dir and loading.table.n_ping > 0  # at once, no model needed
     poems = loading.write(form="五绝", n=2, seed=3)  # waits for the model
     assert [len(line) for line in poems[0].lines] == [5, 5, 5, 5]
@@ -175,9 +187,38 @@ def test_the_page_loads_its_poet_in_the_background(tiny_model_dir, tmp_path):
         LoadingPoet(tmp_path)
 
 
-def test_app_refuses_a_missing_model_clearly(tmp_path):
-    done = subprocess.run([sys.executable, "app.py", "--model", str(tmp_path / "nowhere"), "--port", "0"],
-                          capture_output=True, text=True, timeout=120, cwd=REPO)
+@pytest.fixture(scope="module", autouse=True)
+def apps(request, tiny_model_dir, tmp_path_factory):
+    """`python app.py` in processes of their own, started with the module (for the tests of them
+    that are to run) so that they import Gradio and TensorFlow, and one loads and compiles its
+    model, while the tests before theirs run: one with a model directory that is not there, one
+    on the tiny model (a free port, the user's TF_CPP_MIN_LOG_LEVEL: unset). Each test waits for
+    its own."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    nowhere = tmp_path_factory.mktemp("app") / "nowhere"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    commands = {"missing": ([str(nowhere), "--port", "0"], None, test_app_refuses_a_missing_model_clearly),
+                "tiny": ([str(tiny_model_dir), "--port", str(port)], env,
+                         test_the_page_log_has_no_tensorflow_start_up_lines)}
+    selected = {item.function for item in request.session.items}
+    started = {name: subprocess.Popen([sys.executable, "app.py", "--model", *args], cwd=REPO, env=run_env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for name, (args, run_env, test) in commands.items() if test in selected}
+    yield started
+    for proc in started.values():  # a test that failed early leaves its process behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_app_refuses_a_missing_model_clearly(apps):
+    from conftest import finish
+
+    done = finish(apps["missing"], 120)
     assert done.returncode != 0
     assert "not a poetgen model directory" in done.stderr and "Traceback" not in done.stderr
 
@@ -234,16 +275,10 @@ def test_page_handlers_work_without_a_server(tiny_poet):
             list(handlers.write(*bad))
 
 
-def test_the_page_log_has_no_tensorflow_start_up_lines(tiny_model_dir):
-    import socket
+def test_the_page_log_has_no_tensorflow_start_up_lines(apps):
     import time
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    proc = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_model_dir), "--port", str(port)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = apps["tiny"]
     try:
         deadline = time.monotonic() + 120
         out = ""
