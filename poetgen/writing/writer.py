@@ -67,14 +67,20 @@ class Writer:
         if params.search == "lines":
             prepared, plan = self.plan(params, count, seed)
             *_, (tokens, logprobs) = self.lines.rows(plan, prepared.sampling, count)
-            kept = self.search.best(tokens, SEARCH_WIDTH)
-            return self.poems(params, seed, prepared, tokens[kept], logprobs[kept]), tokens[kept], prepared
+            return *self.lines_kept(params, seed, prepared, tokens, logprobs), prepared
         width = SEARCH_WIDTH if params.search == "best" else 1
         prepared, plan = self.plan(params, count * width, seed)
         tokens, logprobs, _ = self.merging.decode(plan, prepared.sampling)
         poems = self.poems(params.with_(search="off"), seed, prepared, tokens, logprobs)
         kept = self.search.best(tokens, width) if width > 1 else list(range(count))
         return [poems[k] for k in kept], tokens[kept], prepared
+
+    def lines_kept(self, params: WriteParams, seed: int, prepared: Prepared, tokens: np.ndarray,
+                   logprobs: np.ndarray) -> tuple[list[Poem], np.ndarray]:
+        """A line search's finished candidates -> each poem's kept one and its tokens; its id
+        counts poems, not candidates."""
+        kept = self.search.best(tokens, SEARCH_WIDTH)
+        return self.poems(params, seed, prepared, tokens[kept], logprobs[kept]), tokens[kept]
 
     def polished(self, poem: Poem, row: np.ndarray, params: WriteParams,
                  prepared: Prepared) -> tuple[Poem, np.ndarray]:
@@ -131,9 +137,7 @@ class Writer:
                 if tokens.shape[1] < plan.forced.shape[1]:
                     yield [self.script.display(self.tokenizer.decode(row), prepared.script)
                            for row in tokens[::SEARCH_WIDTH]], None
-            kept = self.search.best(tokens, SEARCH_WIDTH)
-            tokens = tokens[kept]
-            poems = self.poems(params, seed, prepared, tokens, logprobs[kept])
+            poems, tokens = self.lines_kept(params, seed, prepared, tokens, logprobs)
         else:
             poems, tokens, prepared = yield from self.stream_samples(params, n, seed, chunk)
         poems = [self.polished(poem, row, params, prepared)[0] for poem, row in zip(poems, tokens)]
