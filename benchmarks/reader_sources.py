@@ -7,6 +7,9 @@ tunes of the panel's human items; `benchmarks.readers make --source NAME=@FILE` 
 
 A source is NAME=JSON (the `Poet.write` parameters, on the shipped model) or NAME=MODEL_DIR:JSON
 (another model directory; a backward partner beside it is loaded with it). Writes DIR/NAME.json.
+The search's weights can be tried before they change: "_line_gain", "_repeat_penalty" and
+"_season_penalty" set writing/search.py's LINE_GAIN_WEIGHT, REPEAT_PENALTY and SEASON_PENALTY for
+that source (the defaults otherwise).
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ import zlib
 from pathlib import Path
 
 from poetgen import Poet
+from poetgen.writing import search
 
 from .readers import plan_slots
+
+DEFAULTS = {name: getattr(search, name) for name in ("LINE_GAIN_WEIGHT", "REPEAT_PENALTY", "SEASON_PENALTY")}
 
 
 def parse_source(spec: str) -> tuple[str, str | None, dict]:
@@ -40,6 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     poets: dict[str | None, Poet] = {}
     for name, model, params in map(parse_source, args.sources):
         poet = poets.setdefault(model, Poet.load(model))
+        for knob, name in (("_line_gain", "LINE_GAIN_WEIGHT"), ("_repeat_penalty", "REPEAT_PENALTY"),
+                           ("_season_penalty", "SEASON_PENALTY")):
+            setattr(search, name, params.pop(knob, DEFAULTS[name]))
         rows = []
         for k, slot in enumerate(plan_slots(args.per_source, args.panel_seed)):
             style = "唐" if slot.collection == "唐诗" else "宋"

@@ -77,3 +77,21 @@ def test_the_scorer_reads_a_backward_model_from_the_end(backward_dir, tiny_poet)
     by_hand = [logp[k - 1, ids[k]] for k in range(1 + len(opening), len(ids)) if ids[k] >= tok.first_char]
     assert np.allclose(backward[0], by_hand[::-1], atol=1e-4)
     assert forward.shape == backward.shape == (1, 10)
+
+
+def test_a_lines_gain_is_what_the_rest_of_its_poem_adds_to_its_likelihood(tiny_poet, backward_dir):
+    from poetgen.model.network import load_model_dir
+    from poetgen.writing.scoring import Scorer
+
+    model, _, tok = load_model_dir(backward_dir)
+    scorer = Scorer(tok, tiny_poet.model, model)
+    opening = tok.opening("五绝")
+    first, second = "白日依山盡，", "黃河入海流。"
+    assert np.allclose(scorer.line_gains([first, second], opening), 0, atol=1e-5)  # a line alone: nothing added
+    (f_poem, b_poem), (f_alone, b_alone) = (scorer.char_logprobs(t, opening) for t in ([first + second],
+                                                                                         [first, second]))
+    # Forward, the first line reads as it does alone; backward, the second does.
+    assert np.allclose(f_poem[0, :5], f_alone[0], atol=1e-5) and np.allclose(b_poem[0, 5:], b_alone[1], atol=1e-5)
+    by_hand = (f_poem[0, 5:].sum() - f_alone[1].sum() + b_poem[0, :5].sum() - b_alone[0].sum()) / 10
+    gains = scorer.line_gains([first + second, second + first], opening)
+    assert gains[0] == pytest.approx(by_hand, abs=1e-4) and gains[0] != pytest.approx(gains[1], abs=1e-4)

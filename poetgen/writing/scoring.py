@@ -5,6 +5,7 @@ by it. One batched pass per call, no compiled decoding loop."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,24 @@ class Scorer:
     def scores(self, texts: list[str], opening: list[int]) -> np.ndarray:
         """Each text's mean log-probability per character, summed over the directions."""
         return sum(np.nanmean(lp, axis=1) for lp in self.char_logprobs(texts, opening))
+
+    def line_gains(self, texts: list[str], opening: list[int]) -> np.ndarray:
+        """How much the rest of each poem makes its lines likely: per character, summed over the
+        directions, the log-probability of each line read in its poem less that of the same line
+        read alone (pointwise mutual information of a line and its context). A generic line is
+        likely anywhere and gains little; a line that answers the others gains."""
+        pieces = [re.findall(f"[^{MARKS}]+[{MARKS}]?", text) for text in texts]
+        alone = [piece for lines in pieces for piece in lines]
+        in_poem, by_itself = self.char_logprobs(texts, opening), self.char_logprobs(alone, opening)
+        gains = np.zeros(len(texts))
+        for in_dir, alone_dir in zip(in_poem, by_itself):
+            line_sums = np.nansum(alone_dir, axis=1)
+            start = 0
+            for i, lines in enumerate(pieces):
+                chars = int(np.sum(~np.isnan(in_dir[i])))
+                gains[i] += (np.nansum(in_dir[i]) - line_sums[start:start + len(lines)].sum()) / max(chars, 1)
+                start += len(lines)
+        return gains
 
     def next_char_logprobs(self, text: str, opening: list[int]) -> np.ndarray:
         """[characters of text, vocabulary]: the forward model's log-probabilities of every token

@@ -1,6 +1,6 @@
 """The decoding rules, one file each. A plan lists the rule objects of a request; the decoding
 loop applies them in that order. To add a constraint: a new file with a Rule subclass (see
-base.py) and its test, then build it where requests are planned (constraints.py)."""
+base.py) and its test, then build it where requests are planned (writing/plan_common.py)."""
 
 from .base import NEG_INF, Env, Rule, Step, block
 from .ci_rhyme import MAX_CHAINS, CiRhyme
