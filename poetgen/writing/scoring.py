@@ -64,18 +64,22 @@ class Scorer:
             out.append(np.array([np.pad(r, (0, width - len(r)), constant_values=np.nan) for r in rows]))
         return out
 
-    def scores(self, texts: list[str], opening: list[int]) -> np.ndarray:
-        """Each text's mean log-probability per character, summed over the directions."""
-        return sum(np.nanmean(lp, axis=1) for lp in self.char_logprobs(texts, opening))
+    def scores(self, texts: list[str], opening: list[int], gain_weight: float = 0.0) -> np.ndarray:
+        """Each text's mean log-probability per character, summed over the directions, plus
+        `gain_weight` × its line gains (one pass over the texts serves both)."""
+        in_poem = self.char_logprobs(texts, opening)
+        total = sum(np.nanmean(lp, axis=1) for lp in in_poem)
+        return total + gain_weight * self.line_gains(texts, opening, in_poem) if gain_weight else total
 
-    def line_gains(self, texts: list[str], opening: list[int]) -> np.ndarray:
+    def line_gains(self, texts: list[str], opening: list[int], in_poem: list[np.ndarray] | None = None) -> np.ndarray:
         """How much the rest of each poem makes its lines likely: per character, summed over the
         directions, the log-probability of each line read in its poem less that of the same line
         read alone (pointwise mutual information of a line and its context). A generic line is
         likely anywhere and gains little; a line that answers the others gains."""
         pieces = [re.findall(f"[^{MARKS}]+[{MARKS}]?", text) for text in texts]
         alone = [piece for lines in pieces for piece in lines]
-        in_poem, by_itself = self.char_logprobs(texts, opening), self.char_logprobs(alone, opening)
+        in_poem = in_poem if in_poem is not None else self.char_logprobs(texts, opening)
+        by_itself = self.char_logprobs(alone, opening)
         gains = np.zeros(len(texts))
         for in_dir, alone_dir in zip(in_poem, by_itself):
             line_sums = np.nansum(alone_dir, axis=1)

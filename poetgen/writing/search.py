@@ -44,10 +44,7 @@ class Search:
         for i, row in enumerate(tokens):
             by_opening.setdefault(self.opening(row), []).append(i)
         for opening, rows in by_opening.items():
-            chosen = [texts[i] for i in rows]
-            out[rows] = self.scorer.scores(chosen, list(opening))
-            if LINE_GAIN_WEIGHT:
-                out[rows] += LINE_GAIN_WEIGHT * self.scorer.line_gains(chosen, list(opening))
+            out[rows] = self.scorer.scores([texts[i] for i in rows], list(opening), LINE_GAIN_WEIGHT)
         return out - np.array([self.penalty(text) for text in texts])
 
     def partial_scores(self, tokens: np.ndarray, logprobs: np.ndarray) -> np.ndarray:
