@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     poets: dict[str | None, Poet] = {}
     for name, model, params in map(parse_source, args.sources):
         poet = poets.setdefault(model, Poet.load(model))
-        for knob, name in (("_line_gain", "LINE_GAIN_WEIGHT"), ("_repeat_penalty", "REPEAT_PENALTY"),
+        for knob, weight in (("_line_gain", "LINE_GAIN_WEIGHT"), ("_repeat_penalty", "REPEAT_PENALTY"),
                            ("_season_penalty", "SEASON_PENALTY")):
-            setattr(search, name, params.pop(knob, DEFAULTS[name]))
+            setattr(search, weight, params.pop(knob, DEFAULTS[weight]))
         rows = []
         for k, slot in enumerate(plan_slots(args.per_source, args.panel_seed)):
             style = "唐" if slot.collection == "唐诗" else "宋"
