@@ -7,9 +7,9 @@ tunes of the panel's human items; `benchmarks.readers make --source NAME=@FILE` 
 
 A source is NAME=JSON (the `Poet.write` parameters, on the shipped model) or NAME=MODEL_DIR:JSON
 (another model directory; a backward partner beside it is loaded with it). Writes DIR/NAME.json.
-The search's weights can be tried before they change: "_line_gain", "_repeat_penalty" and
-"_season_penalty" set writing/search.py's LINE_GAIN_WEIGHT, REPEAT_PENALTY and SEASON_PENALTY for
-that source (the defaults otherwise).
+The search's settings can be tried before they change: "_line_gain", "_weak", "_repeat_penalty"
+and "_season_penalty" set that source's search.Weights (READERS otherwise), "_width" the
+candidates a poem (writer.SEARCH_WIDTH otherwise).
 """
 
 from __future__ import annotations
@@ -17,14 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 from poetgen import Poet
-from poetgen.writing import search
+from poetgen.writing import writer
+from poetgen.writing.search import READERS
 
 from .readers import plan_slots
 
-DEFAULTS = {name: getattr(search, name) for name in ("LINE_GAIN_WEIGHT", "REPEAT_PENALTY", "SEASON_PENALTY")}
+WIDTH = writer.SEARCH_WIDTH
+WEIGHT_KNOBS = {"_line_gain": "line_gain", "_weak": "weak", "_repeat_penalty": "repeat", "_season_penalty": "season"}
 
 
 def parse_source(spec: str) -> tuple[str, str | None, dict]:
@@ -46,9 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     poets: dict[str | None, Poet] = {}
     for name, model, params in map(parse_source, args.sources):
         poet = poets.setdefault(model, Poet.load(model))
-        for knob, weight in (("_line_gain", "LINE_GAIN_WEIGHT"), ("_repeat_penalty", "REPEAT_PENALTY"),
-                           ("_season_penalty", "SEASON_PENALTY")):
-            setattr(search, weight, params.pop(knob, DEFAULTS[weight]))
+        poet.writer.search.weights = replace(READERS, **{WEIGHT_KNOBS[k]: params.pop(k) for k in list(params)
+                                                         if k in WEIGHT_KNOBS})
+        writer.SEARCH_WIDTH = params.pop("_width", WIDTH)
         rows = []
         for k, slot in enumerate(plan_slots(args.per_source, args.panel_seed)):
             style = "唐" if slot.collection == "唐诗" else "宋"

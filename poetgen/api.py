@@ -31,6 +31,7 @@ from .verse.pingshui import rhyme_table
 from .writing.allowed import Allowed
 from .writing.decoder import Decoder
 from .writing.editor import Editor
+from .writing.line_search import LineSearch
 from .writing.merging import MergingDecoder
 from .writing.params import WriteParams
 from .writing.polish import Polisher
@@ -38,7 +39,7 @@ from .writing.repair import Repaired, Repairer
 from .writing.request import RequestMaker
 from .writing.rules.no_copy import corpus_lines
 from .writing.scoring import Scorer
-from .writing.search import Search
+from .writing.search import REBUILT, Search
 from .writing.theme_bias import ThemeBias
 from .writing.vocabulary import Vocabulary
 from .writing.writer import Poem, Writer
@@ -69,10 +70,10 @@ class Poet:
         self.requests = RequestMaker(tokenizer, self.table, self.script, has_corpus=lines is not None)
         self.merging = MergingDecoder(self.decoder)
         self.scorer = Scorer(tokenizer, model, backward)
-        search = Search(self.scorer, tokenizer)
-        polisher = Polisher(search, Allowed(self.vocab, self.table, self.script), lines)
+        search, rebuilt = Search(self.scorer, tokenizer), Search(self.scorer, tokenizer, REBUILT)
+        polisher = Polisher(rebuilt, Allowed(self.vocab, self.table, self.script), lines)
         self.writer = Writer(self.vocab, self.requests, ThemeBias(self.decoder.embedding, tokenizer), self.merging,
-                             self.script, self.model_hash, search, polisher)
+                             self.script, self.model_hash, search, polisher, LineSearch(self.merging, rebuilt))
         self.editor = Editor(self.writer, model)
         self.repairer = Repairer(tokenizer, self.table, self.script, self.scorer)
 

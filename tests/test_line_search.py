@@ -6,7 +6,7 @@ import numpy as np
 
 from poetgen.verse.check import check_text
 from poetgen.writing.line_search import line_stops
-from poetgen.writing.params import LINE_BEAM, SEARCH_WIDTH, WriteParams
+from poetgen.writing.params import LINE_BEAM, LINE_WIDTH, WriteParams
 
 
 def test_a_plan_taken_by_rows_decodes_as_those_rows(tiny_poet):
@@ -37,16 +37,16 @@ def test_the_stops_are_the_ends_of_the_lines(tiny_poet):
 def test_survivors_are_each_poems_best_distinct_partial_poems(tiny_poet):
     lines = tiny_poet.writer.lines
     tok = tiny_poet.tokenizer
-    rows = [[tok.bos, tok.first_char + k, tok.comma] for k in range(SEARCH_WIDTH)]
+    rows = [[tok.bos, tok.first_char + k, tok.comma] for k in range(LINE_WIDTH)]
     rows[3] = rows[5]  # a duplicate is kept once
     tokens = np.array(rows * 2, np.int32)
     logprobs = np.zeros(tokens.shape, np.float32)
-    logprobs[:, 1] = -(np.arange(2 * SEARCH_WIDTH) % SEARCH_WIDTH)  # row 0 of each poem likeliest
+    logprobs[:, 1] = -(np.arange(2 * LINE_WIDTH) % LINE_WIDTH)  # row 0 of each poem likeliest
     logprobs[5, 1] = logprobs[3, 1] = -0.5
     keep = lines.survivors(tokens, logprobs)
-    assert len(keep) == 2 * SEARCH_WIDTH
-    assert sorted(set(keep[:SEARCH_WIDTH])) == [0, 3] and LINE_BEAM == 2  # 3 and 5 are one
-    assert set(keep[SEARCH_WIDTH:]) == {SEARCH_WIDTH, SEARCH_WIDTH + 1}  # a poem's rows stay its own
+    assert len(keep) == 2 * LINE_WIDTH
+    assert sorted(set(keep[:LINE_WIDTH])) == [0, 3] and LINE_BEAM == 2  # 3 and 5 are one
+    assert set(keep[LINE_WIDTH:]) == {LINE_WIDTH, LINE_WIDTH + 1}  # a poem's rows stay its own
 
 
 def test_line_search_keeps_every_rule_and_its_ids_rebuild(tiny_poet):

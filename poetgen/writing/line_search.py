@@ -18,7 +18,7 @@ import numpy as np
 
 from .decoder import select_rows
 from .merging import MergingDecoder
-from .params import LINE_BEAM, SEARCH_WIDTH, Sampling
+from .params import LINE_BEAM, LINE_WIDTH, Sampling
 from .plan import Plan
 from .search import Search
 
@@ -34,7 +34,7 @@ def line_stops(plan: Plan) -> list[int]:
 
 
 class LineSearch:
-    def __init__(self, merging: MergingDecoder, search: Search, width: int = SEARCH_WIDTH, beam: int = LINE_BEAM):
+    def __init__(self, merging: MergingDecoder, search: Search, width: int = LINE_WIDTH, beam: int = LINE_BEAM):
         self.merging, self.search, self.width, self.beam = merging, search, width, beam
 
     def rows(self, plan: Plan, sampling: Sampling, count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

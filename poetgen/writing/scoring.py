@@ -15,6 +15,7 @@ from ..model.evaluate import pad_batch
 from ..model.tokenizer import Tokenizer
 
 MARKS = "，。"
+WEAKEST = 3  # characters: a poem's weakest places, by both models (what a reader stumbles on)
 
 
 @dataclass
@@ -33,6 +34,12 @@ class Direction:
         ids = tf.TensorSpec([None, None], tf.int32)
         self.picked = tf.function(lambda ids, targets: tf.gather(self.log_probs(ids), targets, batch_dims=2),
                                   input_signature=[ids, ids])
+
+
+def weakest(logprobs: np.ndarray, count: int = WEAKEST) -> np.ndarray:
+    """Per row, the mean of its `count` lowest values (NaN past a text's end sorts last: a text
+    shorter than `count` is the mean of what it has)."""
+    return np.nanmean(np.sort(logprobs, axis=1)[:, :count], axis=1)
 
 
 class Scorer:
@@ -64,12 +71,16 @@ class Scorer:
             out.append(np.array([np.pad(r, (0, width - len(r)), constant_values=np.nan) for r in rows]))
         return out
 
-    def scores(self, texts: list[str], opening: list[int], gain_weight: float = 0.0) -> np.ndarray:
-        """Each text's mean log-probability per character, summed over the directions, plus
-        `gain_weight` × its line gains (one pass over the texts serves both)."""
-        in_poem = self.char_logprobs(texts, opening)
+    def scores(self, texts: list[str], opening: list[int]) -> np.ndarray:
+        """Each text's mean log-probability per character, summed over the directions."""
+        return self.likelihood(self.char_logprobs(texts, opening))
+
+    @staticmethod
+    def likelihood(in_poem: list[np.ndarray], weak_weight: float = 0.0) -> np.ndarray:
+        """char_logprobs' arrays -> each text's mean log-probability per character summed over
+        the directions, plus `weak_weight` × the mean of its weakest characters (both summed)."""
         total = sum(np.nanmean(lp, axis=1) for lp in in_poem)
-        return total + gain_weight * self.line_gains(texts, opening, in_poem) if gain_weight else total
+        return total + weak_weight * weakest(sum(in_poem)) if weak_weight else total
 
     def line_gains(self, texts: list[str], opening: list[int], in_poem: list[np.ndarray] | None = None) -> np.ndarray:
         """How much the rest of each poem makes its lines likely: per character, summed over the

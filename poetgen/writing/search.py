@@ -10,23 +10,39 @@ the poem kept carries that sample's id: rebuilding, 换字 and rewrite need no s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..model.tokenizer import Tokenizer
 from .penalties import faults
 from .scoring import Scorer
 
-# Weights chosen by blind readers (benchmarks/README.md, "Panels 6 and 7"): the line gains
-# (+0.14 and +0.15 over none), and faults weighed three times as before (+0.15).
-LINE_GAIN_WEIGHT = 1.0  # of scoring.line_gains: what the rest of a poem adds to its lines' likelihood
-REPEAT_PENALTY = 0.3  # per character repeated, in mean log-probability per character
-SEASON_PENALTY = 1.0  # for seasons that clash
 ECHO_PENALTY = 0.5  # per phrase (3 characters running) a poem shares with a poem already kept in its request
+SHORTLIST = 8  # candidates a poem whose line gains are measured (the best by the rest of the score)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How a candidate's score is made of its parts."""
+
+    line_gain: float = 0.0  # of scoring.line_gains: what the rest of a poem adds to its lines' likelihood
+    weak: float = 0.0  # of the mean of a poem's weakest characters (scoring.weakest), both models summed
+    repeat: float = 0.1  # per character repeated, in mean log-probability per character
+    season: float = 0.3  # for seasons that clash
+
+
+# Chosen by blind readers (benchmarks/README.md, "Panels 6 to 10"): the line gains (+0.14 and
+# +0.15 over none), faults weighed three times as before (+0.15), the weakest places (+0.19, +0.06).
+READERS = Weights(line_gain=1.0, weak=0.25, repeat=0.3, season=1.0)
+# The line search and polishing score as they did when their ids were first made: such an id is
+# rebuilt by searching (or polishing) again, so its score may never change.
+REBUILT = Weights()
 
 
 class Search:
-    def __init__(self, scorer: Scorer, tokenizer: Tokenizer):
-        self.scorer, self.tokenizer = scorer, tokenizer
+    def __init__(self, scorer: Scorer, tokenizer: Tokenizer, weights: Weights = READERS):
+        self.scorer, self.tokenizer, self.weights = scorer, tokenizer, weights
 
     def opening(self, row: np.ndarray) -> tuple[int, ...]:
         """The condition tokens a decoded row opened with (collection, form or tune)."""
@@ -35,17 +51,31 @@ class Search:
         first = next((k for k, t in enumerate(body) if t >= tok.comma), len(body))
         return tuple(int(t) for t in body[:first])
 
-    def scores(self, tokens: np.ndarray) -> np.ndarray:
+    def scores(self, tokens: np.ndarray, width: int | None = None) -> np.ndarray:
         """Each decoded row's score as a whole poem: the models' mean log-probability per
-        character (summed over directions) and its lines' gains, less the readers' faults."""
+        character (summed over directions) with its weakest places, and its lines' gains, less
+        the readers' faults. With `width` (rows per poem), only each poem's SHORTLIST best by the
+        rest of the score have their gains measured, and the others score -inf: the lines read
+        alone are most of the scoring's work."""
         texts = [self.tokenizer.decode(row) for row in tokens]
-        out = np.zeros(len(texts))
+        out = -np.array([self.penalty(text) for text in texts])
         by_opening: dict[tuple[int, ...], list[int]] = {}
         for i, row in enumerate(tokens):
             by_opening.setdefault(self.opening(row), []).append(i)
+        in_poem = {}
         for opening, rows in by_opening.items():
-            out[rows] = self.scorer.scores([texts[i] for i in rows], list(opening), LINE_GAIN_WEIGHT)
-        return out - np.array([self.penalty(text) for text in texts])
+            in_poem[opening] = self.scorer.char_logprobs([texts[i] for i in rows], list(opening))
+            out[rows] += self.scorer.likelihood(in_poem[opening], self.weights.weak)
+        if not self.weights.line_gain:
+            return out
+        measured = _shortlist(out, width) if width else np.ones(len(texts), bool)
+        for opening, rows in by_opening.items():
+            picked = [k for k, row in enumerate(rows) if measured[row]]
+            if picked:
+                gains = self.scorer.line_gains([texts[rows[k]] for k in picked], list(opening),
+                                               [lp[picked] for lp in in_poem[opening]])
+                out[[rows[k] for k in picked]] += self.weights.line_gain * gains
+        return np.where(measured, out, -np.inf)
 
     def partial_scores(self, tokens: np.ndarray, logprobs: np.ndarray) -> np.ndarray:
         """Poems written up to a line's end, as the line search ranks them: the forward model's
@@ -55,16 +85,15 @@ class Search:
         mean = np.where(is_char, logprobs, 0).sum(axis=1) / np.maximum(is_char.sum(axis=1), 1)
         return mean - np.array([self.penalty(self.tokenizer.decode(row)) for row in tokens])
 
-    @staticmethod
-    def penalty(text: str) -> float:
+    def penalty(self, text: str) -> float:
         repeated, clash = faults(text)
-        return REPEAT_PENALTY * repeated + SEASON_PENALTY * clash
+        return self.weights.repeat * repeated + self.weights.season * clash
 
     def best(self, tokens: np.ndarray, width: int) -> list[int]:
         """For each run of `width` rows (one poem's candidates), the row kept: in order, each
         less what it echoes of the poems kept before it (three poems of one request ending
         alike, 不知何处是…, read as one poem thrice)."""
-        scores = self.scores(tokens)
+        scores = self.scores(tokens, width)
         kept: list[int] = []
         phrases: set[str] = set()
         for start in range(0, len(tokens), width):
@@ -74,6 +103,15 @@ class Search:
             kept.append(best)
             phrases |= own[best]
         return kept
+
+
+def _shortlist(scores: np.ndarray, width: int) -> np.ndarray:
+    """Of each run of `width` rows, the SHORTLIST best-scored."""
+    chosen = np.zeros(len(scores), bool)
+    for start in range(0, len(scores), width):
+        order = np.argsort(-scores[start:start + width], kind="stable")
+        chosen[start + order[:SHORTLIST]] = True
+    return chosen
 
 
 def _phrases(text: str, size: int = 3) -> set[str]:

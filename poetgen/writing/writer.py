@@ -48,10 +48,10 @@ class Poem:
 
 class Writer:
     def __init__(self, vocab: Vocabulary, requests: RequestMaker, theme: ThemeBias, merging: MergingDecoder,
-                 script: Script, model_hash: str, search: Search, polisher: Polisher):
+                 script: Script, model_hash: str, search: Search, polisher: Polisher, lines: LineSearch):
         self.vocab, self.requests, self.theme, self.merging, self.search = vocab, requests, theme, merging, search
         self.tokenizer, self.table, self.script, self.model_hash = vocab.tokenizer, vocab.table, script, model_hash
-        self.lines, self.polisher = LineSearch(merging, search), polisher
+        self.lines, self.polisher = lines, polisher
 
     def plan(self, params: WriteParams, count: int, seed: int) -> tuple[Prepared, Plan]:
         prepared = self.requests.prepare(params, seed)
@@ -79,7 +79,7 @@ class Writer:
                    logprobs: np.ndarray) -> tuple[list[Poem], np.ndarray]:
         """A line search's finished candidates -> each poem's kept one and its tokens; its id
         counts poems, not candidates."""
-        kept = self.search.best(tokens, SEARCH_WIDTH)
+        kept = self.lines.search.best(tokens, self.lines.width)
         return self.poems(params, seed, prepared, tokens[kept], logprobs[kept]), tokens[kept]
 
     def polished(self, poem: Poem, row: np.ndarray, params: WriteParams,
@@ -136,7 +136,7 @@ class Writer:
                 tokens, logprobs = step
                 if tokens.shape[1] < plan.forced.shape[1]:
                     yield [self.script.display(self.tokenizer.decode(row), prepared.script)
-                           for row in tokens[::SEARCH_WIDTH]], None
+                           for row in tokens[::self.lines.width]], None
             poems, tokens = self.lines_kept(params, seed, prepared, tokens, logprobs)
         else:
             poems, tokens, prepared = yield from self.stream_samples(params, n, seed, chunk)
