@@ -73,7 +73,8 @@ class Poet:
         search, rebuilt = Search(self.scorer, tokenizer), Search(self.scorer, tokenizer, REBUILT)
         polisher = Polisher(rebuilt, Allowed(self.vocab, self.table, self.script), lines)
         self.writer = Writer(self.vocab, self.requests, ThemeBias(self.decoder.embedding, tokenizer), self.merging,
-                             self.script, self.model_hash, search, polisher, LineSearch(self.merging, rebuilt))
+                             self.script, self.model_hash, search, polisher, LineSearch(self.merging, rebuilt),
+                             self.both_hash)
         self.editor = Editor(self.writer, model)
         self.repairer = Repairer(tokenizer, self.table, self.script, self.scorer)
 
@@ -95,6 +96,20 @@ class Poet:
                 path = None
             self._model_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path else "unsaved"
         return self._model_hash
+
+    @property
+    def both_hash(self) -> str:
+        """The forward and the backward model's weights together: the ids of poems rebuilt by
+        searching or polishing again name both, so a new backward model refuses them by name
+        instead of writing another poem."""
+        if "_both_hash" not in self.__dict__:
+            partner = self.model_dir.with_name(self.model_dir.name + "-backward") if self.model_dir else None
+            if self.backward is None or partner is None or self.model_hash == "unsaved":
+                self._both_hash = self.model_hash
+            else:
+                both = bytes.fromhex(self.model_hash) + weights_path(partner).read_bytes()
+                self._both_hash = hashlib.sha256(both).hexdigest()[:12]
+        return self._both_hash
 
     def _corpus_texts(self) -> list[str]:
         """The corpus's texts, for the no-copy rule (none when no corpus is at hand)."""

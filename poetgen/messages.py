@@ -96,8 +96,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "version cannot rebuild that poem exactly", "这个编号来自旧版 poetgen（top-k 采样不同），无法精确还原"),
     "not_an_id": ("not a poetgen poem id (they start with {prefix!r})", "这不是本站的诗编号（编号以 {prefix} 开头）"),
     "damaged_id": ("the poem id is damaged: {why}", "诗编号已损坏，无法还原"),
-    "other_model_id": ("the poem id was made by another model (this is model {model}): it rebuilds its poem only "
-                       "with the model that wrote it", "这个编号属于另一个模型，无法在此还原"),
+    "other_model_id": ("the poem id was made by another model (this is model {model}; a line-searched or polished "
+                       "poem's id names its backward model too): it rebuilds its poem only with the models that wrote it",
+                       "这个编号属于另一个模型（逐句择优或润色的诗也认逆向模型），无法在此还原"),
     # editing
     "place": ("{what} must be from 1 to {high} (counting from 1), got {value!r}", "{what}的位置应在 1 到 {high} 之间"),
     "fixed_place": ("line {line}, character {position} is fixed by the {what}", "第 {line} 句第 {position} 字由{what}给定，不能换"),

@@ -95,3 +95,33 @@ def test_a_lines_gain_is_what_the_rest_of_its_poem_adds_to_its_likelihood(tiny_p
     by_hand = (f_poem[0, 5:].sum() - f_alone[1].sum() + b_poem[0, :5].sum() - b_alone[0].sum()) / 10
     gains = scorer.line_gains([first + second, second + first], opening)
     assert gains[0] == pytest.approx(by_hand, abs=1e-4) and gains[0] != pytest.approx(gains[1], abs=1e-4)
+
+
+def test_a_line_searched_or_polished_id_names_the_backward_model_too(tiny_model_dir, backward_dir, tmp_path):
+    import shutil
+
+    from poetgen.api import Poet
+    from poetgen.errors import GenerationError
+    from poetgen.model.network import load_model_dir, weights_path
+
+    shutil.copytree(tiny_model_dir, tmp_path / "tiny")
+    shutil.copytree(backward_dir, tmp_path / "tiny-backward")
+    poet = Poet.load(tmp_path / "tiny")
+    assert poet.backward is not None and poet.both_hash != poet.model_hash
+    lined = poet.write(form="五绝", seed=3, search="lines")[0]
+    polished = poet.write(form="五绝", seed=3, polish=True)[0]
+    sample = poet.write(form="五绝", seed=3)[0]
+    for poem in (lined, polished, sample):
+        assert poet.regenerate(poem.id).text == poem.text
+
+    # A new backward model (here: its weights nudged) would search and polish otherwise: their
+    # ids are refused by name, while the kept sample's id, one pass of the forward model, rebuilds.
+    model, _, _ = load_model_dir(tmp_path / "tiny-backward")
+    model.set_weights([w + 0.01 for w in model.get_weights()])
+    model.save(weights_path(tmp_path / "tiny-backward"))
+    again = Poet.load(tmp_path / "tiny")
+    assert again.model_hash == poet.model_hash and again.both_hash != poet.both_hash
+    for poem in (lined, polished):
+        with pytest.raises(GenerationError, match="another model"):
+            again.regenerate(poem.id)
+    assert again.regenerate(sample.id).text == sample.text

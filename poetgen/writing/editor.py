@@ -59,7 +59,7 @@ class Editor:
 
     def locate(self, poem_id: str, line: int, position: int) -> Located:
         """The poem of an id and the token column of its (line, position), 0-based."""
-        params, seed, index = decode_id(poem_id, self.writer.model_hash)
+        params, seed, index = decode_id(poem_id, self.writer.model_hash, self.writer.both_hash)
         if params.search == "lines" or params.polish:
             # Not one sample: searched again (and polished) as its id says; a rewrite from it
             # then writes its rest in one pass of its own (no saved state).

@@ -143,8 +143,20 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
-    """(parameters, seed, index) of an id made by this model; a clear error otherwise."""
+def searched_again(params: WriteParams) -> bool:
+    """Whether an id of these parameters is rebuilt by searching or polishing again, which asks
+    the backward model too: such an id names both models (id_hash)."""
+    return params.search == "lines" or params.polish
+
+
+def id_hash(params: WriteParams, model_hash: str, both_hash: str) -> str:
+    """The model hash an id of these parameters records."""
+    return both_hash if searched_again(params) else model_hash
+
+
+def decode_id(poem_id, model_hash: str, both_hash: str | None = None) -> tuple[WriteParams, int, int]:
+    """(parameters, seed, index) of an id made by this model (and, for a poem searched or
+    polished again, this backward partner: `both_hash`); a clear error otherwise."""
     if isinstance(poem_id, str) and poem_id.startswith(OLD_ID_PREFIXES):
         raise GenerationError("old_id", prefix=poem_id[:3])
     if not isinstance(poem_id, str) or len(poem_id) > MAX_ID or \
@@ -162,11 +174,13 @@ def decode_id(poem_id, model_hash: str) -> tuple[WriteParams, int, int]:
             params = _read_params(data, at, DEFAULTS_OF[poem_id[:len(ID_PREFIX)]])
     except (binascii.Error, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError, RecursionError):
         raise GenerationError("damaged_id", why="it does not decode") from None
-    if model != model_tag(model_hash):
+    if model not in (model_tag(model_hash), model_tag(both_hash or model_hash)):
         raise GenerationError("other_model_id", model=model_hash)
     if not _whole(index) or not 0 <= index < MAX_INDEX or not _whole(seed) or not 0 <= seed <= MAX_SEED:
         raise GenerationError("damaged_id", why="its seed or place is out of range")
     params = WriteParams.from_id(params)
+    if model != model_tag(id_hash(params, model_hash, both_hash or model_hash)):
+        raise GenerationError("other_model_id", model=model_hash)
     if params.search == "lines" and index >= MAX_POEMS:  # a line-searched id counts poems, not candidates
         raise GenerationError("damaged_id", why="its seed or place is out of range")
     if poem_id.startswith((TOP_K_CHANGED_PREFIX, JSON_PREFIX)) and params.top_k and params.temperature:

@@ -13,7 +13,7 @@ from ..text.forms import FORMS, split_lines
 from ..text.script import Script
 from ..verse.check import check, check_ci
 from ..verse.tunes import find
-from .ids import decode_id, make_id
+from .ids import decode_id, id_hash, make_id
 from .line_search import LineSearch
 from .merging import MergingDecoder
 from .params import FREE, SEARCH_WIDTH, WriteParams
@@ -48,10 +48,12 @@ class Poem:
 
 class Writer:
     def __init__(self, vocab: Vocabulary, requests: RequestMaker, theme: ThemeBias, merging: MergingDecoder,
-                 script: Script, model_hash: str, search: Search, polisher: Polisher, lines: LineSearch):
+                 script: Script, model_hash: str, search: Search, polisher: Polisher, lines: LineSearch,
+                 both_hash: str | None = None):
         self.vocab, self.requests, self.theme, self.merging, self.search = vocab, requests, theme, merging, search
         self.tokenizer, self.table, self.script, self.model_hash = vocab.tokenizer, vocab.table, script, model_hash
         self.lines, self.polisher = lines, polisher
+        self.both_hash = both_hash or model_hash  # the forward and backward models' (ids.id_hash)
 
     def plan(self, params: WriteParams, count: int, seed: int) -> tuple[Prepared, Plan]:
         prepared = self.requests.prepare(params, seed)
@@ -121,7 +123,7 @@ class Writer:
         return poem
 
     def regenerate(self, poem_id: str) -> Poem:
-        params, seed, index = decode_id(poem_id, self.model_hash)
+        params, seed, index = decode_id(poem_id, self.model_hash, self.both_hash)
         poems, tokens, prepared = self.drafts(params, index + 1, seed)
         return self.polished(poems[index], tokens[index], params, prepared)[0]
 
@@ -172,7 +174,7 @@ class Writer:
         for i, (row, lp) in enumerate(zip(tokens, logprobs)):
             poem = self.poem(row, lp, prepared.request.form, prepared.script, prepared.request.cipai)
             poem.keywords = prepared.keywords
-            poem.id = make_id(self.model_hash, params, seed, i)
+            poem.id = make_id(id_hash(params, self.model_hash, self.both_hash), params, seed, i)
             poems.append(poem)
         return poems
 
