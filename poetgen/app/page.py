@@ -18,6 +18,7 @@ from ..writing.params import WriteParams
 from .guard import DirectRoutesRefused
 from .handlers import (
     AUTO_TUNE,
+    DRAFTS,
     FORM_CHOICES,
     MAX_LINE_CHARS,
     MAX_LINES,
@@ -126,7 +127,7 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
             seed = gr.Number(value=1, precision=0, label="种子")
         with gr.Row():
             search = gr.Radio(SEARCH_CHOICES, value=W.search,
-                              label="写法（八稿择优：每首写八稿，取模型最认可的一稿）")
+                              label=f"写法（{DRAFTS}稿择优：每首写{DRAFTS}稿，取模型最认可的一稿）")
             polish = gr.Checkbox(W.polish, label="润色（写完再推敲最弱的几个字，可看初稿）", elem_id="polish")
     button = gr.Button("写诗", variant="primary", elem_id="write")
     poems = gr.HTML(elem_id="poems")
