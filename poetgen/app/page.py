@@ -29,9 +29,9 @@ from .handlers import (
     TONE_CHOICES,
     Handlers,
     LoadingPoet,
-    refuse,
 )
 from .render import CSS
+from .validation import refuse
 
 if TYPE_CHECKING:
     from ..api import Poet
@@ -146,16 +146,7 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
     form.change(None, [form, cipai], cipai, js=f"(now, tune) => now === '词' ? tune : {json.dumps(NO_TUNE)}")
     examples = gr.Dataset(components=inputs, samples=EXAMPLES, type="index", label="示例")
     examples.click(None, examples, inputs, js=f"(i) => {json.dumps(EXAMPLES, ensure_ascii=False)}[i]")
-    with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
-        with gr.Row():
-            alt_id = gr.Textbox(label="编号（默认第一首）", max_length=MAX_ID, elem_id="alt-id")
-            alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=MAX_LINES, label="第几句")
-            alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=MAX_LINE_CHARS, label="第几字")
-        alt_button = gr.Button("看候选", elem_id="alternatives")
-        alt_json = gr.JSON(label="候选与概率", visible=False)
-        alt_choice = gr.Radio([], label="候选字（模型概率）", elem_id="alt-choices")
-        pick = gr.Button("用此字重写后文", elem_id="rewrite")
-        rewritten = gr.HTML(elem_id="rewritten")
+    alt_id, alt_line, alt_pos, alt_button, alt_json, alt_choice, pick, rewritten = rewrite_panel()
     # Many at once: concurrent requests are merged into one batched decoding pass.
     # preprocess=False: the handlers get the raw values and check them all themselves.
     button.click(handlers.write, inputs, [poems, plain, alt_id], api_name="write", concurrency_limit=16,
@@ -167,6 +158,22 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
     pick.click(handlers.rewrite, [alt_id, alt_line, alt_pos, alt_choice], [rewritten, plain, alt_id],
                api_visibility="private", time_limit=30, preprocess=False)
     return [poems, plain, alt_id]
+
+
+def rewrite_panel() -> tuple[gr.components.Component, ...]:
+    """换字's controls (wired by write_tab): the poem's id and the place, the button that asks for
+    candidates, the candidates, the button that rewrites with the one picked, the poem rewritten."""
+    with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
+        with gr.Row():
+            alt_id = gr.Textbox(label="编号（默认第一首）", max_length=MAX_ID, elem_id="alt-id")
+            alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=MAX_LINES, label="第几句")
+            alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=MAX_LINE_CHARS, label="第几字")
+        alt_button = gr.Button("看候选", elem_id="alternatives")
+        alt_json = gr.JSON(label="候选与概率", visible=False)
+        alt_choice = gr.Radio([], label="候选字（模型概率）", elem_id="alt-choices")
+        pick = gr.Button("用此字重写后文", elem_id="rewrite")
+        rewritten = gr.HTML(elem_id="rewritten")
+    return alt_id, alt_line, alt_pos, alt_button, alt_json, alt_choice, pick, rewritten
 
 
 def model_tab(model_dir: Path | None) -> None:
