@@ -239,14 +239,20 @@ def cli(*args: str, stdin: str | None = None, stderr=None) -> subprocess.Complet
 
 
 @pytest.fixture(scope="session")
-def server(tiny_poet, tmp_path_factory):
-    """The page on a live Gradio server (loopback, a free port), over the tiny model."""
+def page_app(tiny_poet, tmp_path_factory):
+    """The page on a live Gradio server (loopback, a free port), over the tiny model: its Blocks."""
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
     from poetgen.app.page import launch
 
     app = launch(tiny_poet, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
-    yield app.local_url.rstrip("/")
+    yield app
     app.close()
+
+
+@pytest.fixture(scope="session")
+def server(page_app) -> str:
+    """The live page's address."""
+    return page_app.local_url.rstrip("/")
 
 
 # ----------------------------------------------------------------------------- rule tests
