@@ -73,7 +73,9 @@ def make_train_step(model, optimizer, strategy: tf.distribute.Strategy | None = 
 
     if strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
         # One device, plain tensors: traced once for every batch shape (batches vary in length,
-        # and a pass's last one in rows), not again for each new shape (a second of tracing each).
+        # and a pass's last one in rows), not again for each new shape (a second of tracing each);
+        # its control flow is TensorFlow's own, so AutoGraph's conversion would only cost time.
         batch = tf.TensorSpec([None, None], tf.int32)
-        return tf.function(train_step, input_signature=[batch, batch, tf.TensorSpec([], tf.float32)])
+        return tf.function(train_step, input_signature=[batch, batch, tf.TensorSpec([], tf.float32)],
+                           autograph=False)
     return tf.function(train_step, reduce_retracing=True)  # per-replica values

@@ -73,7 +73,10 @@ class DecodeLoop:
             state,  # where decoding starts: the state a previous chunk ended in, or a fresh one
             scalar(tf.int32),  # stop_at: decode positions start["t"] .. stop_at - 1
         ]
-        return tf.function(self.run, input_signature=signature)
+        # autograph=False: the loop's control flow is TensorFlow's own (tf.while_loop, tf.cond,
+        # tf.switch_case), so converting every function a step calls would only cost time: about
+        # half of a loop's tracing, two seconds of a process's first.
+        return tf.function(self.run, input_signature=signature, autograph=False)
 
     def step_of(self, rule: type[Rule], state: dict, inputs: dict, t) -> Step:
         return Step(t, state["prev"], state.get("counts"), self.decoder.rule_tables[rule.name],
