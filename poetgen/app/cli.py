@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="the web page (same as python app.py)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=lambda a: __import__("poetgen.app.page", fromlist=["main"]).main(a.rest))
+    p.set_defaults(func=lambda a: __import__("poetgen.app.serve", fromlist=["main"]).main(a.rest))
 
     p = sub.add_parser("evaluate", help="perplexity of a model on chinese-poetry JSON poems")
     p.add_argument("--model", help="model directory (default: the shipped model)")

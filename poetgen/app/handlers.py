@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from ..defaults import MAX_CHECK_TEXT, MAX_SEED, default_model_dir
-from ..errors import PoetgenError
+from ..defaults import MAX_CHECK_TEXT, MAX_SEED, model_directory
 from ..native_log import quiet_native_stderr
 from ..text.forms import FORMS
 from ..verse.pingshui import rhyme_table
@@ -47,9 +46,7 @@ class LoadingPoet:
     background, so the page answers within seconds of start; a request that comes early waits."""
 
     def __init__(self, model_dir: str | Path | None):
-        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
-        if not (self.model_dir / "config.json").is_file():
-            raise PoetgenError(f"{self.model_dir} is not a poetgen model directory (no config.json)")
+        self.model_dir = model_directory(model_dir)
         self.table = rhyme_table()
         self._ready = threading.Event()
         self.warm = threading.Event()  # set once the decoding loops are compiled (or loading failed)

@@ -3,16 +3,13 @@ because Gradio does not enforce lengths, steps or finiteness for raw HTTP caller
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from ..defaults import MAX_CHECK_TEXT, MAX_TEXT, REPO
-from ..errors import PoetgenError
 from ..writing.ids import MAX_ID
 from ..writing.params import WriteParams
 from .guard import DirectRoutesRefused
@@ -198,21 +195,3 @@ def launch(poet: Poet | LoadingPoet, host: str = "127.0.0.1", port: int | None =
                app_kwargs={"middleware": [Middleware(DirectRoutesRefused, served=served)]}, **kwargs)
     return app
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="poetgen serve", description="the poetgen web page")
-    parser.add_argument("--model", help="model directory (default: the shipped model)")
-    # Flags first, then poetgen's variable, then Gradio's own (GRADIO_SERVER_PORT/NAME).
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1")
-    parser.add_argument("--port", type=int, default=None)
-    args = parser.parse_args(argv)
-    if args.port is None:
-        port = os.environ.get("POETGEN_PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise SystemExit(f"poetgen: error: the port must be a number from 1 to 65535, got {port!r}")
-        args.port = int(port)
-    try:
-        poet = LoadingPoet(args.model)
-    except PoetgenError as e:
-        raise SystemExit(f"poetgen: error: {e}") from None
-    launch(poet, args.host, args.port)
