@@ -49,7 +49,7 @@ __all__ = ["Poem", "Poet", "WriteParams"]
 # One request of each set of rules the page can ask for, the most asked first: a shi, a ci or a
 # free poem, with a theme or without; a shi or ci with tones off has no rhyme rule (then both
 # have the same rules). Each compiles the decoding loop of its rules, which then serves every
-# form, tune, length and sampling choice (greedy, top-k, top-p) of them (decoder.DecodeLoop).
+# form, tune, length and sampling choice (greedy, top-k, top-p) of them (decode_loop.DecodeLoop).
 WARM_UP_REQUESTS = (
     dict(form="七绝"), dict(form="七律", theme="春"), dict(cipai="浣溪沙"), dict(cipai="浣溪沙", theme="秋"),
     dict(form="free", max_tokens=16), dict(form="free", max_tokens=16, theme="月"),

@@ -32,6 +32,15 @@ def default_model_dir() -> Path:
                      f"models/{DEFAULT_MODEL}; an installed copy of poetgen does not hold the model) or pass --model")
 
 
+def model_directory(model: str | Path | None) -> Path:
+    """The model directory asked for (None: the default one), checked to be one by its config:
+    without TensorFlow, so that a wrong one is named at once (the page's loader, `python app.py`)."""
+    directory = Path(model) if model else default_model_dir()
+    if not (directory / "config.json").is_file():
+        raise ModelError(f"{directory} is not a poetgen model directory (no config.json)")
+    return directory
+
+
 def default_corpus_dir() -> Path | None:
     """$POETGEN_CORPUS, else the repository's corpus/ (for the no-copy rule); None without one."""
     env = os.environ.get("POETGEN_CORPUS")

@@ -15,10 +15,12 @@ SHIPPED_CORPUS = REPO / "corpus"
 
 # The suite runs in two worker processes (pytest-xdist, `addopts` in pyproject.toml), one group of
 # modules each: these, whose work is in processes of their own (training runs killed and resumed,
-# the installed copy, the API's stderr), on the shipped model, or on models and tables they make
-# themselves, need none of the tiny model, the page's server or the browser that the other modules
-# share; each worker builds what its own modules use, once.
-OWN_WORKER = {"test_distributed.py", "test_install.py", "test_quiet_api.py", "test_shipped.py",
+# the installed copy, the API's stderr, the command line's own processes), on the shipped model, or
+# on models and tables they make themselves, need neither the tiny model's Poet, nor the page's
+# server, nor the browser that the other modules share (the command line's tests load the tiny
+# model directory, which each worker trains for itself: seconds); each worker builds what its own
+# modules use, once. The two groups take about as long.
+OWN_WORKER = {"test_distributed.py", "test_install.py", "test_quiet_api.py", "test_shipped.py", "test_cli.py",
               "test_lstm.py", "test_model.py", "test_corpus.py", "test_cipu.py", "test_cilin.py", "test_prosody.py",
               "test_ids.py", "test_tokenizer.py", "test_readers_benchmark.py"}
 OWN_WORKER |= {path.name for path in Path(__file__).parent.glob("test_rule_*.py")}  # the rules' tiny tables
@@ -239,14 +241,20 @@ def cli(*args: str, stdin: str | None = None, stderr=None) -> subprocess.Complet
 
 
 @pytest.fixture(scope="session")
-def server(tiny_poet, tmp_path_factory):
-    """The page on a live Gradio server (loopback, a free port), over the tiny model."""
+def page_app(tiny_poet, tmp_path_factory):
+    """The page on a live Gradio server (loopback, a free port), over the tiny model: its Blocks."""
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
     from poetgen.app.page import launch
 
     app = launch(tiny_poet, "127.0.0.1", None, prevent_thread_lock=True, quiet=True)
-    yield app.local_url.rstrip("/")
+    yield app
     app.close()
+
+
+@pytest.fixture(scope="session")
+def server(page_app) -> str:
+    """The live page's address."""
+    return page_app.local_url.rstrip("/")
 
 
 # ----------------------------------------------------------------------------- rule tests

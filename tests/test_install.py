@@ -31,16 +31,17 @@ def run(installed: str, cwd, *args, **env) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def writes(installed, tmp_path_factory):
+def writes(installed, tiny_corpus, tmp_path_factory):
     """`poetgen generate` from the installed copy in another directory, without a model and with
-    POETGEN_MODEL, both started at once (each imports TensorFlow): each test waits for its own."""
+    POETGEN_MODEL (and POETGEN_CORPUS: a few hundred poems, read in a moment), both started at
+    once: each test waits for its own."""
     from poetgen.defaults import DEFAULT_MODEL
 
     model = str(REPO / "models" / DEFAULT_MODEL)
     started = {"no model": start(installed, tmp_path_factory.mktemp("elsewhere"), "generate", "--form", "五绝",
                                  "--seed", "1"),
                "model": start(installed, tmp_path_factory.mktemp("elsewhere"), "generate", "--form", "五绝",
-                              "--seed", "1", POETGEN_MODEL=model, POETGEN_CORPUS=str(REPO / "corpus"))}
+                              "--seed", "1", POETGEN_MODEL=model, POETGEN_CORPUS=str(tiny_corpus))}
     yield lambda name: finish(started[name])
     for proc in started.values():  # a test that failed early leaves its process behind
         if proc.poll() is None:

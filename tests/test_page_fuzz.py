@@ -161,11 +161,18 @@ def no_english(message: str) -> bool:
     return not re.search(r"[A-Za-z]{3,}", named)
 
 
-def settle(seconds: float = 0.2) -> None:
-    """Let the server finish logging: uvicorn writes a request's traceback after its 500 is sent,
-    and a traceback formatted in a server thread while pytest formats one (both ast-parse source
-    lines on Python 3.11) can fail pytest itself with "AST constructor recursion depth mismatch"."""
-    time.sleep(seconds)
+def settle(app, timeout: float = 30) -> None:
+    """Wait until the server has finished every request, logging included: uvicorn writes a
+    request's traceback after its 500 is sent (within the request's task), Gradio an event's
+    before it frees the event's job; and a traceback formatted in a server thread while pytest
+    formats one (both ast-parse source lines on Python 3.11) can fail pytest itself with "AST
+    constructor recursion depth mismatch". Idle: no request task in uvicorn, no job in the queue."""
+    queue = app._queue
+    deadline = time.monotonic() + timeout
+    while (app.server.server_state.tasks or any(queue.active_jobs)
+           or any(q.queue for q in queue.event_queue_per_concurrency_id.values())):
+        assert time.monotonic() < deadline, "the server is still busy"
+        time.sleep(0.002)
 
 
 def writes_a_poem(server: str) -> None:
@@ -260,7 +267,7 @@ def test_forged_ids_within_the_page_limits_are_rebuilt(server, model_hash):
 @pytest.mark.parametrize("endpoint", ["regenerate", "alternatives"])
 @pytest.mark.parametrize("name,kind", [("start", TEXT), ("theme", TEXT), ("cipai", TEXT), ("acrostic", TEXT),
                                        ("temperature", FLOAT)])
-def test_a_negative_length_in_an_id_is_answered_at_once(server, model_hash, capfd, endpoint, name, kind):
+def test_a_negative_length_in_an_id_is_answered_at_once(server, page_app, model_hash, capfd, endpoint, name, kind):
     """A TEXT (or FLOAT) field of decoded length −2 once moved the reader back and looped forever,
     holding a server thread: the call must end in an error within seconds, and the server serve on."""
     capfd.readouterr()
@@ -271,7 +278,7 @@ def test_a_negative_length_in_an_id_is_answered_at_once(server, model_hash, capf
     elapsed = time.monotonic() - began
     assert elapsed < 10, elapsed
     refused_in_chinese(call_errors(events), (endpoint, poem_id))
-    settle()
+    settle(page_app)
     assert "Traceback" not in capfd.readouterr().err
     writes_a_poem(server)
 
@@ -292,8 +299,8 @@ COSTLY = [  # (label, seed, index, parameter bytes): each within an id's own bou
 
 @pytest.mark.parametrize("endpoint", ["regenerate", "alternatives"])
 @pytest.mark.parametrize("label,seed,index,params", COSTLY, ids=[c[0] for c in COSTLY])
-def test_ids_past_what_the_page_writes_are_refused_quickly(server, model_hash, capfd, endpoint, label, seed, index,
-                                                           params):
+def test_ids_past_what_the_page_writes_are_refused_quickly(server, page_app, model_hash, capfd, endpoint, label, seed,
+                                                           index, params):
     capfd.readouterr()
     poem_id = pg5(model_hash, seed, index, params())
     data = [poem_id] if endpoint == "regenerate" else [poem_id, 1, 1]
@@ -303,7 +310,7 @@ def test_ids_past_what_the_page_writes_are_refused_quickly(server, model_hash, c
     message = refused_in_chinese(call_errors(events), (endpoint, label))
     assert PAGE_LIMIT_WORDS in message, message
     assert elapsed < 5, f"{label}: {elapsed:.1f} s"  # refused before any model work
-    settle()
+    settle(page_app)
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -350,7 +357,7 @@ FORGED_LABELS = [label for label, _ in forged_ids("0" * 12)]
 
 @pytest.mark.parametrize("endpoint", ["regenerate", "alternatives", "picture", "rewrite"])
 @pytest.mark.parametrize("label", FORGED_LABELS)
-def test_forged_values_are_refused_in_chinese(server, model_hash, fns, capfd, endpoint, label):
+def test_forged_values_are_refused_in_chinese(server, page_app, model_hash, fns, capfd, endpoint, label):
     capfd.readouterr()
     poem_id = dict(forged_ids(model_hash))[label]
     if endpoint in ("picture", "rewrite"):  # private: through the queue, as the page calls them
@@ -363,7 +370,7 @@ def test_forged_values_are_refused_in_chinese(server, model_hash, fns, capfd, en
         data = [poem_id] if endpoint == "regenerate" else [poem_id, 1, 1]
         errors = call_errors(call(server, endpoint, data, timeout=30))
     refused_in_chinese(errors, (endpoint, label))
-    settle()
+    settle(page_app)
     err = capfd.readouterr().err
     assert "Traceback" not in err, err[-3000:]
 
@@ -374,7 +381,7 @@ def test_forged_values_are_refused_in_chinese(server, model_hash, fns, capfd, en
 @pytest.mark.parametrize("index,value", [(1, "\ud800"), (2, "\ud800"), (3, "\ud800"), (1, "明月\udfff"),
                                          (2, "春夏\ud800冬"), (3, "思念\ud800故乡")],
                          ids=["start", "acrostic", "theme", "start-tail", "acrostic-mid", "theme-mid"])
-def test_lone_surrogates_in_write_get_a_chinese_message(server, fns, capfd, route, index, value):
+def test_lone_surrogates_in_write_get_a_chinese_message(server, page_app, fns, capfd, route, index, value):
     capfd.readouterr()
     data = list(WRITE_ARGS)
     data[index] = value
@@ -384,24 +391,24 @@ def test_lone_surrogates_in_write_get_a_chinese_message(server, fns, capfd, rout
         errors = queue_errors(queue_call(server, fns["write"], data))
     message = refused_in_chinese(errors, (index, value))
     assert not re.search("[\ud800-\udfff]", message)
-    settle()
+    settle(page_app)
     assert "Traceback" not in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("data", [["\ud800", "自动识别"], ["白日依山尽\ud800黄河入海流。", "自动识别"],
                                   [CHECK_TEXT, "\ud800"], [CHECK_TEXT.replace("，", "\udc00"), "自动识别"]],
                          ids=["alone", "inside", "tune", "as-a-mark"])
-def test_lone_surrogates_in_check_get_a_chinese_message(server, capfd, data):
+def test_lone_surrogates_in_check_get_a_chinese_message(server, page_app, capfd, data):
     capfd.readouterr()
     message = refused_in_chinese(call_errors(call(server, "check", data)), data)
     assert not re.search("[\ud800-\udfff]", message)
-    settle()
+    settle(page_app)
     assert "Traceback" not in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("choice", ["\ud800", "\ud800 12.5%", " \udfff ", "\ud83d\ude00"],
                          ids=["alone", "labelled", "spaced", "a-pair-escaped"])
-def test_lone_surrogates_in_the_rewrite_choice_get_a_chinese_message(server, fns, written_id, capfd, choice):
+def test_lone_surrogates_in_the_rewrite_choice_get_a_chinese_message(server, page_app, fns, written_id, capfd, choice):
     """The 换字 rewrite is a private event: called by its fn_index through the queue."""
     capfd.readouterr()
     messages = queue_call(server, fns["用此字重写后文"], [written_id, 2, 3, choice])
@@ -409,13 +416,13 @@ def test_lone_surrogates_in_the_rewrite_choice_get_a_chinese_message(server, fns
     # (the escaped pair \ud83d\ude00 reaches the server as one character, 😀, that the model lacks)
     message = refused_in_chinese(queue_errors(messages), choice)
     assert not re.search("[\ud800-\udfff]", message)
-    settle()
+    settle(page_app)
     assert "Traceback" not in capfd.readouterr().err
 
 
 # ----------------------------------------------------------------------------- 5. a ci against a longer tune
 
-def test_a_ci_checked_against_a_longer_tune_is_answered(server, capfd):
+def test_a_ci_checked_against_a_longer_tune_is_answered(server, page_app, capfd):
     capfd.readouterr()
     events = call(server, "check", [HUANXISHA, "水调歌头"], timeout=30)
     assert not call_errors(events), events
@@ -423,7 +430,7 @@ def test_a_ci_checked_against_a_longer_tune_is_answered(server, capfd):
     assert done, events
     report = done[-1][0]
     assert "<table>" in report and "水调歌头" in report and "句式不合" in report, report
-    settle()
+    settle(page_app)
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -492,7 +499,7 @@ def test_a_shi_form_with_a_tune_is_refused_by_name(server, form):
 
 # ----------------------------------------------------------------------------- 9. the picture
 
-def test_the_picture_is_an_image_and_leaves_no_files_in_tmp(server, fns, written_id, capfd):
+def test_the_picture_is_an_image_and_leaves_no_files_in_tmp(server, page_app, fns, written_id, capfd):
     capfd.readouterr()
     before = set(glob.glob("/tmp/poem-*"))
     for _ in range(5):
@@ -507,13 +514,13 @@ def test_the_picture_is_an_image_and_leaves_no_files_in_tmp(server, fns, written
         png = urllib.request.urlopen(image["url"], timeout=30).read()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(glob.glob("/tmp/poem-*.png")) <= before
-    settle()
+    settle(page_app)
     assert "Traceback" not in capfd.readouterr().err
 
 
 # ----------------------------------------------------------------------------- events with no server side
 
-def test_browser_only_events_and_unknown_fn_indexes_are_refused(server, fns, capfd):
+def test_browser_only_events_and_unknown_fn_indexes_are_refused(server, page_app, fns, capfd):
     """Beyond the fuzz's findings. The page's toggles and examples run in the browser, but Gradio
     lists them as events (fn_index 0…, no server function): a raw caller must get a Chinese
     refusal from them, not a traceback and an empty error; and an fn_index the page does not
@@ -535,7 +542,7 @@ def test_browser_only_events_and_unknown_fn_indexes_are_refused(server, fns, cap
         if not (isinstance(message, str) and HAN.search(message) and no_english(message)):
             problems.append(f"fn_index {fn} (no server function), data {[True] * count}: "
                             f"no Chinese message: {str(messages[-2:])[:400]}")
-    settle(1)
+    settle(page_app)
     err = capfd.readouterr().err
     assert not problems, "\n".join(problems)
     assert "Traceback" not in err, err[-3000:]
@@ -650,7 +657,7 @@ def short(value, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + f"…({len(text)} chars)"
 
 
-def test_a_seeded_fuzz_of_bad_requests(server, model_hash, fns, written_id, capfd):
+def test_a_seeded_fuzz_of_bad_requests(server, page_app, model_hash, fns, written_id, capfd):
     """FUZZ_COUNT bad requests, deterministic: no status ≥ 500, every error with a Chinese
     message, no traceback in the log, bounded time, and the server still writes at the end."""
     cases = fuzz_cases(random.Random(FUZZ_SEED), model_hash, written_id, fns)
@@ -696,7 +703,7 @@ def test_a_seeded_fuzz_of_bad_requests(server, model_hash, fns, written_id, capf
         else:
             problems.append(f"#{number} {route} {event} {short(data)}: neither answer nor error")
     elapsed = time.monotonic() - began
-    settle(1)
+    settle(page_app)
     err = capfd.readouterr().err
     with capfd.disabled():
         print(f"\nfuzz: {len(cases)} requests in {elapsed:.1f} s; {counts}; "

@@ -52,17 +52,40 @@ def test_one_loop_serves_every_sampling_and_size_of_a_rule_set(tiny_poet, a, b):
     assert loop_of(tiny_poet, form="七律", **a) == loop_of(tiny_poet, form="五绝", **b)
 
 
-def test_after_the_warm_up_the_first_request_of_each_kind_compiles_nothing(tiny_model_dir):
-    """A Poet of its own (the session's has compiled loops of other tests): its warm-up compiles
-    one loop per request of WARM_UP_REQUESTS, and the first themed 五律 and the first 浣溪沙 of
-    benchmarks.first_request (top-p 1, which the warm-up does not ask for) compile none."""
-    from poetgen.api import Poet
+@pytest.fixture(scope="module")
+def loading(tiny_model_dir):
+    """The page's LoadingPoet over the tiny model, as `python app.py` makes one: its background
+    thread loads the model, then warms it up (Poet.warm_up). Waited for when the module ends, so
+    that no thread is still inside TensorFlow when the interpreter exits (that aborts the process)."""
+    from poetgen.app.handlers import LoadingPoet
 
-    poet = Poet.load(tiny_model_dir)
-    poet.warm_up()
+    poet = LoadingPoet(tiny_model_dir)
+    yield poet
+    assert poet.warm.wait(timeout=600)
+
+
+def test_the_page_loads_its_poet_in_the_background(loading, tiny_model_dir, tmp_path):
+    from poetgen.app.handlers import LoadingPoet
+    from poetgen.errors import PoetgenError
+
+    assert loading.model_dir == tiny_model_dir and loading.table.n_ping > 0  # at once, no model needed
+    poems = loading.write(form="五绝", n=2, seed=3)  # waits for the model (a 七绝's loop: see below)
+    assert [len(line) for line in poems[0].lines] == [5, 5, 5, 5]
+    with pytest.raises(PoetgenError, match="not a poetgen model directory"):
+        LoadingPoet(tmp_path)
+
+
+def test_after_the_warm_up_the_first_request_of_each_kind_compiles_nothing(loading):
+    """The page's own Poet, warmed up in the background (the session's has compiled loops of
+    other tests; the one request above, made while it warmed up, is of a kind the warm-up
+    compiles): the warm-up compiled one loop per request of WARM_UP_REQUESTS, and the first
+    themed 五律 and the first 浣溪沙 of benchmarks.first_request (top-p 1, which the warm-up does
+    not ask for) compile none."""
+    assert loading.warm.wait(timeout=600)
+    poet = loading._poet
     compiled = set(poet.decoder._compiled)
     assert compiled == {loop_of(poet, **asks) for asks in WARM_UP_REQUESTS}
-    handlers = Handlers(poet)
+    handlers = Handlers(loading)
     for form, theme, tune in (("五律", THEME, NO_TUNE), ("词", "", "浣溪沙"), ("七绝", "", NO_TUNE)):
         list(handlers.write(form, "", "", theme, "自动", "strict", 0.8, 0, 1.0, 3, 101, "simplified", "唐", tune))
     assert set(poet.decoder._compiled) == compiled

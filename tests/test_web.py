@@ -163,30 +163,6 @@ def test_files_outside_the_page_are_refused(server, path):
         assert err.value.code in (403, 404)
 
 
-@pytest.fixture(scope="module")
-def warming():
-    """LoadingPoets whose background thread compiles the decoding loops after the model is in:
-    waited for when the module ends (the tests after theirs run meanwhile), so that no thread is
-    still inside TensorFlow when the interpreter exits (that aborts the process)."""
-    poets = []
-    yield poets
-    for poet in poets:
-        assert poet.warm.wait(timeout=600)
-
-
-def test_the_page_loads_its_poet_in_the_background(tiny_model_dir, tmp_path, warming):
-    from poetgen.app.handlers import LoadingPoet
-    from poetgen.errors import PoetgenError
-
-    loading = LoadingPoet(tiny_model_dir)
-    warming.append(loading)
-    assert loading.model_dir == tiny_model_dir and loading.table.n_ping > 0  # at once, no model needed
-    poems = loading.write(form="五绝", n=2, seed=3)  # waits for the model
-    assert [len(line) for line in poems[0].lines] == [5, 5, 5, 5]
-    with pytest.raises(PoetgenError, match="not a poetgen model directory"):
-        LoadingPoet(tmp_path)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def apps(request, tiny_model_dir, tmp_path_factory):
     """`python app.py` in processes of their own, started with the module (for the tests of them

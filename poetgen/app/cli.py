@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="the web page (same as python app.py)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=lambda a: __import__("poetgen.app.page", fromlist=["main"]).main(a.rest))
+    p.set_defaults(func=lambda a: __import__("poetgen.app.serve", fromlist=["main"]).main(a.rest))
 
     p = sub.add_parser("evaluate", help="perplexity of a model on chinese-poetry JSON poems")
     p.add_argument("--model", help="model directory (default: the shipped model)")
@@ -155,13 +155,28 @@ def add_generate_parser(sub) -> None:
     p.set_defaults(func=run_generate)
 
 
+def model_dir_present(model: str | None) -> None:
+    """The model directory a command loads (--model, else the default) is there: a missing one
+    is named at once, not after the seconds of loading TensorFlow."""
+    from pathlib import Path
+
+    from ..defaults import default_model_dir
+    from ..errors import ModelError
+
+    directory = Path(model) if model else default_model_dir()
+    if not directory.is_dir():
+        raise ModelError(f"model directory not found: {directory}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if args.command not in ("prepare", "check", "cipai") or getattr(args, "fix", False):  # only these need TensorFlow
-        with quiet_native_stderr():
-            import tensorflow  # noqa: F401
     try:
+        if args.command not in ("prepare", "check", "cipai") or getattr(args, "fix", False):  # these need TensorFlow
+            if hasattr(args, "model"):  # generate, evaluate, check --fix
+                model_dir_present(args.model)
+            with quiet_native_stderr():
+                import tensorflow  # noqa: F401
         args.func(args)
     except PoetgenError as e:
         print(f"poetgen: error: {e}", file=sys.stderr)

@@ -1,12 +1,9 @@
 """What the page's buttons call, with the raw values Gradio hands over: each checks
-its inputs itself (Gradio enforces no lengths, steps or finiteness for raw HTTP
-callers) and speaks to the Poet, or to a LoadingPoet while the model loads."""
+its inputs itself (validation.py: Gradio enforces no lengths, steps or finiteness for raw
+HTTP callers) and speaks to the Poet, or to a LoadingPoet while the model loads."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import math
 import os
 import sys
 import threading
@@ -16,8 +13,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from ..defaults import MAX_CHECK_TEXT, MAX_SEED, MAX_TEXT, default_model_dir
-from ..errors import PoetgenError
+from ..defaults import MAX_CHECK_TEXT, MAX_SEED, model_directory
 from ..native_log import quiet_native_stderr
 from ..text.forms import FORMS
 from ..verse.pingshui import rhyme_table
@@ -25,6 +21,7 @@ from ..verse.tunes import find
 from ..writing.ids import MAX_ID, decode_id
 from ..writing.params import SEARCH_WIDTH, WriteParams
 from .render import render_alternatives, render_draft, render_poems, render_repair, render_report
+from .validation import checked_choice, checked_flag, checked_number, checked_text, page_errors, refuse
 
 if TYPE_CHECKING:
     from ..api import Poet
@@ -45,62 +42,12 @@ WRITE_SECONDS = 30  # a generator's own deadline: Gradio's time_limit does not s
 MAX_LINES, MAX_LINE_CHARS = 30, 12  # of any form or tune: the 换字 place's bounds
 
 
-# ----------------------------------------------------------------------------- validation
-
-log = logging.getLogger("poetgen.page")
-
-
-def refuse(message: str) -> gr.Error:
-    """A rejected request: its message for the visitor, one line in the server's log, no
-    traceback (a flood of bad requests must not flood the log)."""
-    log.warning("rejected request: %s", message)
-    return gr.Error(message, print_exception=False)
-
-def _text(value, name: str, limit: int = MAX_TEXT) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise refuse(f"{name}必须是文字")
-    if len(value) > limit:
-        raise refuse(f"{name}太长：{len(value)} 字，最多 {limit} 字")
-    return value.strip()
-
-
-def _number(value, name: str, low: float, high: float, whole: bool = False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise refuse(f"{name}必须是有限的数字")
-    if whole and value != int(value):
-        raise refuse(f"{name}必须是整数")
-    if not low <= value <= high:
-        raise refuse(f"{name}必须在 {low} 到 {high} 之间")
-    return int(value) if whole else float(value)
-
-
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise refuse(f"{name}只能是“是”或“否”（true / false）")
-    return value
-
-
-def _choice(value, name: str, choices: list) -> str:
-    allowed = [c[1] if isinstance(c, tuple) else c for c in choices]
-    if value not in allowed:
-        labels = [c[0] if isinstance(c, tuple) else c for c in choices]  # what the visitor sees
-        shown = "、".join(map(str, labels[:12])) + ("等" if len(labels) > 12 else "")
-        raise refuse(f"{name}只能是：{shown}")
-    return value
-
-
-# ----------------------------------------------------------------------------- the page
-
 class LoadingPoet:
     """Stands in for the Poet while TensorFlow, the model and the decoding loops load in the
     background, so the page answers within seconds of start; a request that comes early waits."""
 
     def __init__(self, model_dir: str | Path | None):
-        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
-        if not (self.model_dir / "config.json").is_file():
-            raise PoetgenError(f"{self.model_dir} is not a poetgen model directory (no config.json)")
+        self.model_dir = model_directory(model_dir)
         self.table = rhyme_table()
         self._ready = threading.Event()
         self.warm = threading.Event()  # set once the decoding loops are compiled (or loading failed)
@@ -144,15 +91,6 @@ class LoadingPoet:
         return getattr(self._poet, name)
 
 
-@contextlib.contextmanager
-def page_errors():
-    """A user's mistake (any PoetgenError) becomes the page's error message, never a traceback."""
-    try:
-        yield
-    except PoetgenError as e:
-        raise refuse(e.chinese) from None
-
-
 class Handlers:
     """What the page's buttons call, with the raw values Gradio hands over: each checks its
     inputs itself and speaks to the Poet. Plain methods, so tests call them without a server."""
@@ -172,7 +110,7 @@ class Handlers:
         refused naming the nearest tunes rather than listing them all."""
         if value == none or value in self.tunes:
             return value
-        _text(value, "词牌", 40)
+        checked_text(value, "词牌", 40)
         with page_errors():
             name = find(value).name
         if name not in self.tunes:
@@ -180,7 +118,7 @@ class Handlers:
         return name
 
     def rhyme_of(self, rhyme, form: str) -> str | None:
-        rhyme = _choice(rhyme, "韵部", self.groups)
+        rhyme = checked_choice(rhyme, "韵部", self.groups)
         if rhyme == "自动":
             return None
         if (rhyme in self.ci_groups) != (form == "词"):
@@ -189,8 +127,8 @@ class Handlers:
 
     def write_kwargs(self, form, start, acrostic, theme, rhyme, tones, temperature, top_k, top_p, n, seed,
                      script, style, cipai=NO_TUNE, search="best", polish=False) -> dict:
-        form = _choice(form, "诗体", FORM_CHOICES)
-        tones = _choice(tones, "格律", TONE_CHOICES)
+        form = checked_choice(form, "诗体", FORM_CHOICES)
+        tones = checked_choice(tones, "格律", TONE_CHOICES)
         cipai = self.tune(cipai, NO_TUNE)
         if form == "词" and cipai == NO_TUNE:
             raise refuse("写词请先选一个词牌")
@@ -199,15 +137,16 @@ class Handlers:
         kwargs = dict(
             form=None if form == "词" else "free" if form == "自由" else form,
             cipai=cipai if form == "词" else None,
-            start=_text(start, "起句"), acrostic=_text(acrostic, "藏头", MAX_LINES), theme=_text(theme, "主题"),
+            start=checked_text(start, "起句"), acrostic=checked_text(acrostic, "藏头", MAX_LINES),
+            theme=checked_text(theme, "主题"),
             rhyme=self.rhyme_of(rhyme, form),
             tones=tones if form != "自由" or tones == "off" else "off",
-            temperature=_number(temperature, "温度", 0, MAX_WEB_TEMPERATURE),
-            top_k=_number(top_k, "top-k", 0, MAX_WEB_TOP_K, True),
-            top_p=_number(top_p, "top-p", 0.01, 1), n=_number(n, "首数", 1, MAX_WEB_POEMS, True),
-            seed=_number(seed, "种子", 0, MAX_SEED, True), script=_choice(script, "字体", SCRIPT_CHOICES),
-            style=_choice(style, "风格", STYLE_CHOICES), search=_choice(search, "写法", SEARCH_CHOICES),
-            polish=_flag(polish, "润色"),
+            temperature=checked_number(temperature, "温度", 0, MAX_WEB_TEMPERATURE),
+            top_k=checked_number(top_k, "top-k", 0, MAX_WEB_TOP_K, True),
+            top_p=checked_number(top_p, "top-p", 0.01, 1), n=checked_number(n, "首数", 1, MAX_WEB_POEMS, True),
+            seed=checked_number(seed, "种子", 0, MAX_SEED, True), script=checked_choice(script, "字体", SCRIPT_CHOICES),
+            style=checked_choice(style, "风格", STYLE_CHOICES), search=checked_choice(search, "写法", SEARCH_CHOICES),
+            polish=checked_flag(polish, "润色"),
         )
         if kwargs["tones"] == "off":
             kwargs["rhyme"] = None
@@ -231,7 +170,7 @@ class Handlers:
     def poem_id(self, value) -> str:
         """An id the page will rebuild: well formed, and asking no more work than the page itself
         gives one request (a forged id could otherwise ask for the 768th poem of a batch)."""
-        poem_id = _text(value, "编号", MAX_ID)
+        poem_id = checked_text(value, "编号", MAX_ID)
         if not poem_id:
             raise refuse("先写一首诗，或填入诗的编号")
         with page_errors():
@@ -256,7 +195,7 @@ class Handlers:
         return gr.Image(value=Image.open(io.BytesIO(png)), visible=True)
 
     def check(self, text, cipai=AUTO_TUNE):
-        text = _text(text, "诗", MAX_CHECK_TEXT)
+        text = checked_text(text, "诗", MAX_CHECK_TEXT)
         cipai = self.tune(cipai, AUTO_TUNE)
         with page_errors():
             return render_report(self.poet.check(text, None if cipai == AUTO_TUNE else cipai), text)
@@ -273,7 +212,7 @@ class Handlers:
 
     def repair(self, text, cipai=AUTO_TUNE):
         """修改建议: the repaired poem with its changed characters marked, and each change named."""
-        text = _text(text, "诗", MAX_CHECK_TEXT)
+        text = checked_text(text, "诗", MAX_CHECK_TEXT)
         cipai = self.tune(cipai, AUTO_TUNE)
         with page_errors():
             repaired = self.poet.repair(text, None if cipai == AUTO_TUNE else cipai)
@@ -286,7 +225,8 @@ class Handlers:
 
     @staticmethod
     def place(line, position) -> tuple[int, int]:
-        return (_number(line, "句", 1, MAX_LINES, True) - 1, _number(position, "字", 1, MAX_LINE_CHARS, True) - 1)
+        return (checked_number(line, "句", 1, MAX_LINES, True) - 1,
+                checked_number(position, "字", 1, MAX_LINE_CHARS, True) - 1)
 
     def alternatives(self, poem_id, line, position):
         poem_id = self.poem_id(poem_id)
@@ -298,7 +238,7 @@ class Handlers:
 
     def rewrite(self, poem_id, line, position, choice):
         poem_id = self.poem_id(poem_id)
-        choice = _text(choice, "候选字", 20)
+        choice = checked_text(choice, "候选字", 20)
         if not choice:
             raise refuse("先选一个候选字")
         with page_errors():

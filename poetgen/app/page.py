@@ -3,16 +3,13 @@ because Gradio does not enforce lengths, steps or finiteness for raw HTTP caller
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from ..defaults import MAX_CHECK_TEXT, MAX_TEXT, REPO
-from ..errors import PoetgenError
 from ..writing.ids import MAX_ID
 from ..writing.params import WriteParams
 from .guard import DirectRoutesRefused
@@ -30,9 +27,9 @@ from .handlers import (
     TONE_CHOICES,
     Handlers,
     LoadingPoet,
-    refuse,
 )
 from .render import CSS
+from .validation import refuse
 
 if TYPE_CHECKING:
     from ..api import Poet
@@ -147,16 +144,7 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
     form.change(None, [form, cipai], cipai, js=f"(now, tune) => now === '词' ? tune : {json.dumps(NO_TUNE)}")
     examples = gr.Dataset(components=inputs, samples=EXAMPLES, type="index", label="示例")
     examples.click(None, examples, inputs, js=f"(i) => {json.dumps(EXAMPLES, ensure_ascii=False)}[i]")
-    with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
-        with gr.Row():
-            alt_id = gr.Textbox(label="编号（默认第一首）", max_length=MAX_ID, elem_id="alt-id")
-            alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=MAX_LINES, label="第几句")
-            alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=MAX_LINE_CHARS, label="第几字")
-        alt_button = gr.Button("看候选", elem_id="alternatives")
-        alt_json = gr.JSON(label="候选与概率", visible=False)
-        alt_choice = gr.Radio([], label="候选字（模型概率）", elem_id="alt-choices")
-        pick = gr.Button("用此字重写后文", elem_id="rewrite")
-        rewritten = gr.HTML(elem_id="rewritten")
+    alt_id, alt_line, alt_pos, alt_button, alt_json, alt_choice, pick, rewritten = rewrite_panel()
     # Many at once: concurrent requests are merged into one batched decoding pass.
     # preprocess=False: the handlers get the raw values and check them all themselves.
     button.click(handlers.write, inputs, [poems, plain, alt_id], api_name="write", concurrency_limit=16,
@@ -168,6 +156,22 @@ def write_tab(handlers: Handlers) -> list[gr.components.Component]:
     pick.click(handlers.rewrite, [alt_id, alt_line, alt_pos, alt_choice], [rewritten, plain, alt_id],
                api_visibility="private", time_limit=30, preprocess=False)
     return [poems, plain, alt_id]
+
+
+def rewrite_panel() -> tuple[gr.components.Component, ...]:
+    """换字's controls (wired by write_tab): the poem's id and the place, the button that asks for
+    candidates, the candidates, the button that rewrites with the one picked, the poem rewritten."""
+    with gr.Accordion("换字：某一字的候选，选一个重写后文", open=True):
+        with gr.Row():
+            alt_id = gr.Textbox(label="编号（默认第一首）", max_length=MAX_ID, elem_id="alt-id")
+            alt_line = gr.Number(value=2, precision=0, minimum=1, maximum=MAX_LINES, label="第几句")
+            alt_pos = gr.Number(value=3, precision=0, minimum=1, maximum=MAX_LINE_CHARS, label="第几字")
+        alt_button = gr.Button("看候选", elem_id="alternatives")
+        alt_json = gr.JSON(label="候选与概率", visible=False)
+        alt_choice = gr.Radio([], label="候选字（模型概率）", elem_id="alt-choices")
+        pick = gr.Button("用此字重写后文", elem_id="rewrite")
+        rewritten = gr.HTML(elem_id="rewritten")
+    return alt_id, alt_line, alt_pos, alt_button, alt_json, alt_choice, pick, rewritten
 
 
 def model_tab(model_dir: Path | None) -> None:
@@ -192,21 +196,3 @@ def launch(poet: Poet | LoadingPoet, host: str = "127.0.0.1", port: int | None =
                app_kwargs={"middleware": [Middleware(DirectRoutesRefused, served=served)]}, **kwargs)
     return app
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="poetgen serve", description="the poetgen web page")
-    parser.add_argument("--model", help="model directory (default: the shipped model)")
-    # Flags first, then poetgen's variable, then Gradio's own (GRADIO_SERVER_PORT/NAME).
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1")
-    parser.add_argument("--port", type=int, default=None)
-    args = parser.parse_args(argv)
-    if args.port is None:
-        port = os.environ.get("POETGEN_PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise SystemExit(f"poetgen: error: the port must be a number from 1 to 65535, got {port!r}")
-        args.port = int(port)
-    try:
-        poet = LoadingPoet(args.model)
-    except PoetgenError as e:
-        raise SystemExit(f"poetgen: error: {e}") from None
-    launch(poet, args.host, args.port)

@@ -63,7 +63,6 @@ def make_train_step(model, optimizer, strategy: tf.distribute.Strategy | None = 
             loss = token_loss_sum(targets, logits, compiled) / total_tokens
         return tape.gradient(loss, model.trainable_variables), loss
 
-    @tf.function(reduce_retracing=True)
     def train_step(inputs, targets, total_tokens):
         grads, loss = strategy.run(replica_step, args=(inputs, targets, total_tokens))
         # Summed across replicas before clipping, so clipping sees the whole batch's gradient
@@ -72,4 +71,11 @@ def make_train_step(model, optimizer, strategy: tf.distribute.Strategy | None = 
         optimizer.apply(grads, model.trainable_variables)
         return strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
 
-    return train_step
+    if strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
+        # One device, plain tensors: traced once for every batch shape (batches vary in length,
+        # and a pass's last one in rows), not again for each new shape (a second of tracing each);
+        # its control flow is TensorFlow's own, so AutoGraph's conversion would only cost time.
+        batch = tf.TensorSpec([None, None], tf.int32)
+        return tf.function(train_step, input_signature=[batch, batch, tf.TensorSpec([], tf.float32)],
+                           autograph=False)
+    return tf.function(train_step, reduce_retracing=True)  # per-replica values
