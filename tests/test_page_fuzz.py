@@ -26,6 +26,7 @@ import uuid
 import pytest
 from test_web import sse_events
 
+from poetgen.app.handlers import MAX_WEB_POEMS
 from poetgen.writing.ids import (
     CHOICE,
     CHOICES,
@@ -39,6 +40,7 @@ from poetgen.writing.ids import (
     make_id,
     model_tag,
 )
+from poetgen.writing.params import SEARCH_WIDTH
 
 # The arguments of /write, in the order of the page's inputs (as tests/test_web.py has them).
 WRITE_ARGS = ["七绝", "", "春夏秋冬", "", "自动", "strict", 0.8, 0, 1.0, 2, 1, "simplified", "唐", "（选词牌）", "best",
@@ -288,7 +290,7 @@ def test_a_negative_length_in_an_id_is_answered_at_once(server, page_app, model_
 COSTLY = [  # (label, seed, index, parameter bytes): each within an id's own bounds, past the page's
     ("index 767, max_tokens 200", 1, 767, lambda: field("max_tokens", WHOLE, _varint(200))),
     ("index 767", 1, 767, lambda: b""),
-    ("index 128", 1, 128, lambda: b""),
+    ("index past the page's poems", 1, MAX_WEB_POEMS * SEARCH_WIDTH, lambda: b""),
     ("max_tokens 121", 1, 0, lambda: field("max_tokens", WHOLE, _varint(121))),
     ("max_tokens 200", 1, 0, lambda: field("max_tokens", WHOLE, _varint(200))),
     ("temperature 2.001", 1, 0, lambda: field("temperature", THOUSANDTHS, _varint(2001))),

@@ -8,10 +8,10 @@ import threading
 from dataclasses import dataclass
 
 from .decoder import Decoder
-from .params import Sampling
+from .params import SEARCH_WIDTH, Sampling
 from .plan import MergeKey, Plan
 
-MAX_MERGED_ROWS = 64
+MAX_MERGED_ROWS = 8 * SEARCH_WIDTH  # rows of a pass: eight searched poems (the page's three are 48)
 
 
 @dataclass(eq=False)  # compared by identity: it holds arrays
