@@ -164,12 +164,12 @@ def test_files_outside_the_page_are_refused(server, path):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def apps(request, tiny_model_dir, tmp_path_factory):
+def apps(request, tiny_model_dir, tiny_corpus, tmp_path_factory):
     """`python app.py` in processes of their own, started with the module (for the tests of them
     that are to run) so that they import Gradio and TensorFlow, and one loads and compiles its
     model, while the tests before theirs run: one with a model directory that is not there, one
-    on the tiny model (a free port, the user's TF_CPP_MIN_LOG_LEVEL: unset). Each test waits for
-    its own."""
+    on the tiny model (a free port, the tiny corpus, the user's TF_CPP_MIN_LOG_LEVEL: unset). Each
+    test waits for its own."""
     import socket
 
     with socket.socket() as s:
@@ -177,6 +177,7 @@ def apps(request, tiny_model_dir, tmp_path_factory):
         port = s.getsockname()[1]
     nowhere = tmp_path_factory.mktemp("app") / "nowhere"
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["POETGEN_CORPUS"] = str(tiny_corpus)
     commands = {"missing": ([str(nowhere), "--port", "0"], None, test_app_refuses_a_missing_model_clearly),
                 "tiny": ([str(tiny_model_dir), "--port", str(port)], env,
                          test_the_page_log_has_no_tensorflow_start_up_lines)}
