@@ -1,4 +1,6 @@
-"""Constrained writing end to end on a tiny real model: every constraint must hold every time."""
+"""Constrained writing end to end on a tiny real model: every constraint must hold every time.
+Where many poems are checked, each is one sample (search="off"): the rules are the decoder's, and
+the search only chooses among candidates all written under them (tests/test_search.py)."""
 
 import json
 from collections import Counter
@@ -17,7 +19,8 @@ def rhyme_chars(poem, form, lines_rhymed):
 
 @pytest.mark.parametrize("form", ["五绝", "七律"])
 def test_strict_tones_and_rhyme_hold_every_time(tiny_poet, form):
-    poems = tiny_poet.write(form=form, tones="strict", n=12, seed=5, script="traditional", temperature=1.3)
+    poems = tiny_poet.write(form=form, tones="strict", n=12, seed=5, script="traditional", temperature=1.3,
+                            search="off")
     for poem in poems:
         report = check("".join(poem.text.split("\n")))
         assert report.form == form
@@ -28,7 +31,7 @@ def test_strict_tones_and_rhyme_hold_every_time(tiny_poet, form):
 
 def test_rhyme_only_with_a_chosen_group(tiny_poet):
     for poem in tiny_poet.write(form="七绝", tones="rhyme", rhyme="东", n=10, seed=2, temperature=1.3,
-                                script="traditional"):
+                                script="traditional", search="off"):
         ends = [poem.lines[i][-1] for i in (0, 1, 3)]
         groups = [tiny_poet.table.ping_groups(ch) for ch in ends]
         assert all(tiny_poet.table.group_index("東") in g for g in groups), ends
@@ -47,11 +50,12 @@ def test_acrostic_heads_and_tails(tiny_poet):
 
 
 def test_no_repeat_limit(tiny_poet):
-    for poem in tiny_poet.write(form="七律", max_repeat=1, tones="off", n=8, seed=4, temperature=0.5):
+    for poem in tiny_poet.write(form="七律", max_repeat=1, tones="off", n=8, seed=4, temperature=0.5, search="off"):
         counts = Counter("".join(poem.lines))
         assert max(counts.values()) == 1
     repeats = [max(Counter("".join(p.lines)).values())
-               for p in tiny_poet.write(form="七律", max_repeat=0, tones="off", n=8, seed=4, temperature=0.5)]
+               for p in tiny_poet.write(form="七律", max_repeat=0, tones="off", n=8, seed=4, temperature=0.5,
+                                        search="off")]
     assert max(repeats) > 1  # without the rule this model does repeat itself
 
 
