@@ -201,7 +201,7 @@ def test_app_refuses_a_missing_model_clearly(apps):
 
 
 def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
-    """A bounded load on loopback: 16 clients x 10 requests, no errors, each poem exactly the one
+    """A bounded load on loopback: 16 clients x 5 requests, no errors, each poem exactly the one
     its seed gives alone (concurrent requests are merged into shared decoding passes)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -211,7 +211,7 @@ def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
     try:
         def client(k):
             texts = []
-            for r in range(10):
+            for r in range(5):
                 data = ["五绝", "", "", "", "自动", "strict", 0.8, 0, 1.0, 1, 100 * k + r, "simplified", "唐",
                         "（选词牌）", "best", False]
                 done = [p for name, p in sse_events(raw_call(server, "write", data)) if name == "complete"]
@@ -223,9 +223,9 @@ def test_sixteen_clients_at_once_get_their_own_poems(server, tiny_poet):
     finally:
         del tiny_poet.decoder.advance_many
     texts = [t for texts in results for t in texts]
-    assert len(texts) == 160 and None not in texts
+    assert len(texts) == 80 and None not in texts
     assert max(passes) > 1  # some requests did share a pass
-    for k, r in ((0, 0), (7, 3), (15, 9)):  # spot checks against the poem written alone
+    for k, r in ((0, 0), (7, 3), (15, 4)):  # spot checks against the poem written alone
         alone = tiny_poet.write(form="五绝", n=1, seed=100 * k + r, script="simplified", tones="strict",
                                 temperature=0.8, top_p=1.0)  # as the clients asked
         assert results[k][r] == alone[0].text
