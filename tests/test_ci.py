@@ -1,5 +1,7 @@
 """Ci by 词牌 written by a tiny model: the tune's shape, rhyme chains and tones always hold,
-with start text, acrostic, theme, ids, alternatives and rewrites; bad requests are named."""
+with start text, acrostic, theme, ids, alternatives and rewrites; bad requests are named. Where
+many are checked, each is one sample (search="off"): the rules are the decoder's, and the search
+only chooses among candidates all written under them."""
 
 import numpy as np
 import pytest
@@ -26,7 +28,7 @@ def assert_holds(poem, tune: str, strict: bool = True) -> None:
 
 @pytest.mark.parametrize("tune", TUNES)
 def test_every_ci_has_its_tune_shape_rhyme_and_tones(tiny_poet, tune):
-    poems = tiny_poet.write(cipai=tune, n=6, seed=3)
+    poems = tiny_poet.write(cipai=tune, n=6, seed=3, search="off")
     for poem in poems:
         assert_holds(poem, tune)
     assert len({p.text for p in poems}) == 6
@@ -43,23 +45,23 @@ def test_a_ci_is_laid_out_in_its_stanzas_and_its_id_rebuilds_it(tiny_poet):
 
 
 def test_start_text_acrostic_theme_and_a_chosen_bu(tiny_poet):
-    for poem in tiny_poet.write(cipai="浣溪沙", start="明月", n=3, seed=1):
+    for poem in tiny_poet.write(cipai="浣溪沙", start="明月", n=3, seed=1, search="off"):
         assert poem.lines[0].startswith("明月")
         assert_holds(poem, "浣溪沙")
-    for poem in tiny_poet.write(cipai="浣溪沙", acrostic="春夏秋冬山水", n=3, seed=2):
+    for poem in tiny_poet.write(cipai="浣溪沙", acrostic="春夏秋冬山水", n=3, seed=2, search="off"):
         assert [line[0] for line in poem.lines] == list("春夏秋冬山水")
         assert_holds(poem, "浣溪沙")
-    for poem in tiny_poet.write(cipai="菩萨蛮", theme="秋夜思乡", n=2, seed=3):
+    for poem in tiny_poet.write(cipai="菩萨蛮", theme="秋夜思乡", n=2, seed=3, search="off"):
         assert_holds(poem, "菩萨蛮")
     seventh = NAMES.index("第七部")
-    for poem in tiny_poet.write(cipai="浣溪沙", rhyme="第七部", n=3, seed=4, script="traditional"):
+    for poem in tiny_poet.write(cipai="浣溪沙", rhyme="第七部", n=3, seed=4, script="traditional", search="off"):
         assert all(seventh in bu_of(tiny_poet.table, ch)[0] for ch in poem.report["rhyme_chars"])
 
 
 def test_tones_rhyme_keeps_rhymes_only_and_off_keeps_the_shape(tiny_poet):
-    for poem in tiny_poet.write(cipai="西江月", tones="rhyme", n=4, seed=5):
+    for poem in tiny_poet.write(cipai="西江月", tones="rhyme", n=4, seed=5, search="off"):
         assert_holds(poem, "西江月", strict=False)
-    for poem in tiny_poet.write(cipai="西江月", tones="off", n=2, seed=5):
+    for poem in tiny_poet.write(cipai="西江月", tones="off", n=2, seed=5, search="off"):
         assert [len(line) for line in poem.lines] == list(find("西江月").lengths)
 
 
@@ -102,7 +104,7 @@ def test_no_ci_line_of_four_or_more_is_copied(tiny_poet):
     for split in ("train", "valid"):
         for row in load_split(tiny_poet.corpus_dir, split):
             corpus_lines.update(line for line in row["text"].replace("。", "，").split("，") if len(line) >= 4)
-    poems = tiny_poet.write(cipai="浣溪沙", n=8, seed=9, script="traditional", temperature=0.3)
+    poems = tiny_poet.write(cipai="浣溪沙", n=8, seed=9, script="traditional", temperature=0.3, search="off")
     lines = [line for p in poems for line in p.lines]
     assert lines and not [line for line in lines if line in corpus_lines]
     assert np.mean([len(line) for line in lines]) == 7
