@@ -15,13 +15,12 @@ SHIPPED_CORPUS = REPO / "corpus"
 
 # The suite runs in two worker processes (pytest-xdist, `addopts` in pyproject.toml), one group of
 # modules each: these, whose work is in processes of their own (training runs killed and resumed,
-# the installed copy, the API's stderr, the command line's own processes), in training, on the
-# shipped model, or on models and tables they make themselves, need neither the tiny model's Poet,
-# nor the page's server, nor the browser that the other modules share (the tiny model directory the
-# command line and training tests use, each worker trains for itself: seconds). Each worker builds
-# what its own modules use, once; the two groups take about as long.
+# the installed copy, the API's stderr, the command line's own processes), on the shipped model, or
+# on models and tables they make themselves, need neither the tiny model's Poet, nor the page's
+# server, nor the browser that the other modules share (the tiny model directory the command line's
+# tests use, each worker trains for itself: seconds). Each worker builds what its own modules use,
+# once; the two groups take about as long.
 OWN_WORKER = {"test_distributed.py", "test_install.py", "test_quiet_api.py", "test_shipped.py", "test_cli.py",
-              "test_train.py",
               "test_lstm.py", "test_model.py", "test_corpus.py", "test_cipu.py", "test_cilin.py", "test_prosody.py",
               "test_ids.py", "test_tokenizer.py", "test_readers_benchmark.py"}
 OWN_WORKER |= {path.name for path in Path(__file__).parent.glob("test_rule_*.py")}  # the rules' tiny tables
