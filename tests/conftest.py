@@ -13,23 +13,30 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = REPO / "corpus"
 
-# The suite runs in two worker processes (pytest-xdist, `addopts` in pyproject.toml), one group of
-# modules each: these, whose work is in processes of their own (training runs killed and resumed,
-# the installed copy, the API's stderr, the command line's own processes), on the shipped model, or
-# on models and tables they make themselves, need neither the tiny model's Poet, nor the page's
-# server, nor the browser that the other modules share (the tiny model directory the command line's
-# tests use, each worker trains for itself: seconds). Each worker builds what its own modules use,
-# once; the two groups take about as long.
+# The suite runs in three worker processes (pytest-xdist, `addopts` in pyproject.toml), one group of
+# modules each. "processes": modules whose work is in processes of their own (training runs killed
+# and resumed, the installed copy, the API's stderr, the command line's own processes), on the
+# shipped model, or on models and tables they make themselves: they need neither the tiny model's
+# Poet, nor the page's server, nor the browser that "in_process" shares. "training": the training
+# loop's own tests, in this process, on the tiny corpus. Each worker builds what its own modules use,
+# once (the tiny model directory, where a group needs it: seconds). Three workers on two cores,
+# because each worker waits much of its time (on its subprocesses, the browser, the server's
+# threads): measured on 2 cores, the same suite took 4:07 in three workers, 5:11 in two, 4:41 in four.
 OWN_WORKER = {"test_distributed.py", "test_install.py", "test_quiet_api.py", "test_shipped.py", "test_cli.py",
               "test_lstm.py", "test_model.py", "test_corpus.py", "test_cipu.py", "test_cilin.py", "test_prosody.py",
               "test_ids.py", "test_tokenizer.py", "test_readers_benchmark.py"}
 OWN_WORKER |= {path.name for path in Path(__file__).parent.glob("test_rule_*.py")}  # the rules' tiny tables
+TRAINING_WORKER = {"test_train.py"}
+
+
+def worker_group(module: str) -> str:
+    return "processes" if module in OWN_WORKER else "training" if module in TRAINING_WORKER else "in_process"
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        item.add_marker(pytest.mark.xdist_group("processes" if item.path.name in OWN_WORKER else "in_process"))
+        item.add_marker(pytest.mark.xdist_group(worker_group(item.path.name)))
 
 # A dataset in chinese-poetry's own layout, with each kind of mess the corpus step cleans.
 FIXTURE_POEMS = [
