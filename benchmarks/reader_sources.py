@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--panel-seed", type=int, required=True)
     parser.add_argument("--per-source", type=int, default=10)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--paired", action="store_true",
+                        help="every source the same seeds: sources that differ in how they choose write from the "
+                             "same drafts, and readers.make shows a poem two of them chose once")
     parser.add_argument("sources", nargs="+", help="NAME=JSON or NAME=MODEL_DIR:JSON")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = []
         for k, slot in enumerate(plan_slots(args.per_source, args.panel_seed)):
             style = "唐" if slot.collection == "唐诗" else "宋"
-            seed = zlib.crc32(f"{args.panel_seed}:{name}:{k}".encode()) % 2**31
+            drafts = f"{args.panel_seed}:{k}" if args.paired else f"{args.panel_seed}:{name}:{k}"
+            seed = zlib.crc32(drafts.encode()) % 2**31
             shape = dict(cipai=slot.cipai) if slot.form == "词" else dict(form=slot.form)
             poem = poet.write(n=1, seed=seed, script="traditional", style=style, **shape, **params)[0]
             rows.append({"form": slot.form, "cipai": slot.cipai or "", "text": poem.text.replace("\n", ""),

@@ -278,7 +278,8 @@ def write_items(poet, source: Source, slots: list[Slot], seed: int, used: set[in
         poem = poet.write(n=1, seed=s, script="traditional", **params)[0]
         collection = SONGCI if slot.form == CI else COLLECTION_OF_STYLE.get(params.get("style"), slot.collection)
         items.append({"source": source.name, "collection": collection, "form": slot.form, "cipai": slot.cipai,
-                      "text": "".join(poem.text.split()), "seed": s, "id": poem.id, "params": source.params})
+                      "text": "".join(poem.text.split()), "seed": s, "id": poem.id, "params": source.params,
+                      "slot": index})
     return items
 
 
@@ -329,7 +330,7 @@ def file_items(source: Source, slots: list[Slot]) -> list[dict]:
         default = SONGCI if poem["form"] == CI else TANG
         collection = poem.get("collection") or (slot.collection if slot else default)
         items.append({"source": source.name, "collection": collection, "form": poem["form"], "cipai": tunes[k],
-                      "text": to_traditional(poem["text"]), "file_index": k})
+                      "text": to_traditional(poem["text"]), "file_index": k, "slot": k})
     return items
 
 
@@ -362,10 +363,30 @@ def build_items(args: argparse.Namespace, sources: list[Source]) -> list[dict]:
 
             poet = Poet.load(model_dir, corpus)
         items += write_items(poet, source, slots, args.seed, used)
+    items = merge_same_poems(items)
     random.Random(f"{args.seed}:shuffle").shuffle(items)
     for item in items:
         item["shown"] = display_lines(item["text"])
     return items
+
+
+def merge_same_poems(items: list[dict]) -> list[dict]:
+    """One item for a poem that several machine sources wrote (sources that differ only in how
+    they choose among the same drafts, `reader_sources --paired`): readers see it once, and its
+    ratings count for each of them ("also")."""
+    merged, first = [], {}
+    for item in items:
+        same = (item["form"], item["cipai"], item["text"])
+        if item["source"] == HUMAN or same not in first:
+            first.setdefault(same, item)
+            merged.append(item)
+        else:
+            first[same].setdefault("also", []).append(item["source"])
+    return merged
+
+
+def sources_of(item: dict) -> list[str]:
+    return [item["source"], *item.get("also", [])]
 
 
 def make(args: argparse.Namespace) -> None:
@@ -385,7 +406,7 @@ def make(args: argparse.Namespace) -> None:
            "items": {str(number): item for number, item in enumerate(items, 1)}}
     (out / "items.md").write_text(render_items(items), encoding="utf-8")
     (out / "key.json").write_text(json.dumps(key, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    counts = Counter(item["source"] for item in items)
+    counts = Counter(source for item in items for source in sources_of(item))
     print(f"{len(items)} items ({', '.join(f'{n} {s}' for s, n in counts.items())}) -> "
           f"{out / 'items.md'} (for readers), {out / 'key.json'} (not for readers)")
 
@@ -455,7 +476,7 @@ def summarize(key: dict, readers: dict[str, dict[int, dict]]) -> list[dict]:
     items = {int(k): v for k, v in key["items"].items()}
     rows = []
     for source in key["sources"]:
-        numbers = sorted(n for n, item in items.items() if item["source"] == source)
+        numbers = sorted(n for n, item in items.items() if source in sources_of(item))
         pairs = [(name, ratings[n]) for name, ratings in readers.items() for n in numbers]
         if not pairs:
             continue
@@ -468,6 +489,31 @@ def summarize(key: dict, readers: dict[str, dict[int, dict]]) -> list[dict]:
                           for name, ratings in readers.items()}
         row["reader_min"], row["reader_max"] = min(row["readers"].values()), max(row["readers"].values())
         rows.append(row)
+    return rows
+
+
+def paired(key: dict, readers: dict[str, dict[int, dict]]) -> list[dict]:
+    """Each machine source against the first, slot by slot (the same form or tune, and with
+    `reader_sources --paired` the same drafts): the mean difference of the readers' overall
+    ratings, and the slots where the two chose the same poem, did better, did worse. Paired, the
+    difference is free of the luck of which slots a source drew, which unpaired means are not."""
+    machine = [s for s in key["sources"] if s != HUMAN]
+    mean = {}
+    for number, item in key["items"].items():
+        if "slot" in item:
+            for source in sources_of(item):
+                mean[source, item["slot"]] = (int(number), statistics.fmean(
+                    overall(ratings[int(number)]) for ratings in readers.values()))
+    rows = []
+    for source in machine[1:]:
+        slots = sorted(slot for s, slot in mean if s == source and (machine[0], slot) in mean)
+        if not slots:
+            continue
+        diffs = [mean[source, slot][1] - mean[machine[0], slot][1] for slot in slots]
+        same = sum(mean[source, slot][0] == mean[machine[0], slot][0] for slot in slots)
+        rows.append({"source": source, "base": machine[0], "slots": len(slots), "same": same,
+                     "difference": statistics.fmean(diffs), "better": sum(d > 0 for d in diffs),
+                     "worse": sum(d < 0 for d in diffs)})
     return rows
 
 
@@ -506,6 +552,9 @@ def score(args: argparse.Namespace) -> None:
               + f"; overall {r['overall']:.2f}; taken for human {r['human_share']:.0%}; readers {per_reader}")
     print()
     print(score_table(rows, len(readers)))
+    for p in paired(key, readers):
+        print(f"paired, {p['source']} − {p['base']}: {p['difference']:+.2f} over {p['slots']} slots "
+              f"({p['same']} the same poem; better on {p['better']}, worse on {p['worse']})")
 
 
 # ----------------------------------------------------------------------------- proxies

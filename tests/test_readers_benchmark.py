@@ -184,3 +184,36 @@ def test_reader_sources_names_a_model_only_when_given():
     assert parse_source('plain={}') == ("plain", None, {})
     assert parse_source('lines={"search": "lines"}') == ("lines", None, {"search": "lines"})
     assert parse_source('bw=/tmp/m/poetgen:{"polish": true}') == ("bw", "/tmp/m/poetgen", {"polish": True})
+
+
+def test_a_poem_two_sources_chose_is_shown_once_and_counts_for_both(tmp_path, capsys):
+    """Paired sources (the same drafts, another way of choosing) often keep the same poem: readers
+    see it once, its ratings count for each source, and the paired difference is taken slot by
+    slot (a shared poem differs by nothing)."""
+    other = [dict(p) for p in MACHINE]
+    other[0]["text"], other[2]["text"] = "孤舟夜泊寒江上，两岸青山月满船。", "山空松子落，幽人应未眠。"
+    files = {}
+    for name, poems in (("mine", MACHINE), ("other", other)):
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps(poems, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "set"
+    readers.main(["make", "--out", str(out), "--per-source", str(PER_SOURCE), "--seed", "3",
+                  *(f"--source={name}=@{path}" for name, path in files.items())])
+    key = json.loads((out / "key.json").read_text(encoding="utf-8"))
+    items = {int(k): v for k, v in key["items"].items()}
+    assert len(items) == 3 * PER_SOURCE - 2  # the two poems both files hold are items once each
+    shared = [n for n, it in items.items() if it.get("also") == ["other"]]
+    assert len(shared) == 2 and all(items[n]["source"] == "mine" for n in shared)
+    # one reader: "mine" 2 on every item, "other" 4 on its own two poems (slots 0 and 2)
+    ratings = [rating(n, (4, 4, 4, 4) if it["source"] == "other" else (2, 2, 2, 2), it["source"] == "human")
+               for n, it in items.items()]
+    path = write_ratings(tmp_path / "r.jsonl", ratings)
+    rows = {r["source"]: r for r in readers.summarize(key, {"r": readers.read_ratings(path, set(items))})}
+    assert rows["mine"]["items"] == rows["other"]["items"] == PER_SOURCE
+    assert rows["other"]["overall"] == pytest.approx((4 + 4 + 2 + 2) / 4)
+    (diff,) = readers.paired(key, {"r": readers.read_ratings(path, set(items))})
+    assert (diff["source"], diff["base"], diff["slots"], diff["same"]) == ("other", "mine", 4, 2)
+    assert diff["difference"] == pytest.approx((2 + 2 + 0 + 0) / 4)
+    assert (diff["better"], diff["worse"]) == (2, 0)
+    readers.main(["score", "--dir", str(out), str(path)])
+    assert "paired, other − mine: +1.00 over 4 slots (2 the same poem; better on 2, worse on 0)" in capsys.readouterr().out
