@@ -216,4 +216,5 @@ def test_a_poem_two_sources_chose_is_shown_once_and_counts_for_both(tmp_path, ca
     assert diff["difference"] == pytest.approx((2 + 2 + 0 + 0) / 4)
     assert (diff["better"], diff["worse"]) == (2, 0)
     readers.main(["score", "--dir", str(out), str(path)])
-    assert "paired, other − mine: +1.00 over 4 slots (2 the same poem; better on 2, worse on 0)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "paired, other − mine: +1.00 over 4 slots (2 the same poem; better on 2, worse on 0)" in printed
