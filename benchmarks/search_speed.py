@@ -1,4 +1,4 @@
-"""The default writing's speed (search: 8 candidates a poem and a scoring pass) against one
+"""The default writing's speed (search: SEARCH_WIDTH candidates a poem and a scoring pass) against one
 sample, the line search and polishing, on the shipped model, warm: the readers' issue's targets
 are one 七律 <= 1 s, the page's three poems <= 2 s, one 水调歌头 <= 2 s.
 
