@@ -90,6 +90,9 @@ def add_train_parser(sub) -> None:
                    help="continue the run as it was configured, even past an early stop (the same "
                         "command continues a run anyway)")
     p.add_argument("--out", help="export the best checkpoint to this model directory at the end")
+    p.add_argument("--init", metavar="MODEL_DIR",
+                   help="start a new run from this model's weights, vocabulary and model options (those "
+                        "given here are not used): to train on a model whose run directory is gone")
     # Defaults from the config dataclasses (poetgen/config.py), so they cannot disagree.
     model_defaults, train_defaults = defaults(ModelConfig), defaults(TrainConfig)
     for name in ("embed_dim", "hidden", "layers", "proj_dim", "dropout"):

@@ -35,7 +35,7 @@ def run_train(args: argparse.Namespace) -> None:
     if args.verbose != 0:
         print(f"run directory: {run}", flush=True)
     state = train(args.corpus, run, model_cfg, cfg, resume=args.resume, limit_poems=args.limit_poems,
-                  strategy=strategy, verbose=args.verbose)
+                  strategy=strategy, verbose=args.verbose, init=args.init)
     if args.verbose != 0:
         print(f"finished at epoch {state.epoch}, step {state.steps}"
               + (f" ({state.stopped})" if state.stopped else "")

@@ -16,7 +16,7 @@ import tensorflow as tf
 from ..errors import PoetgenError
 from ..model.config import TrainConfig
 from ..model.evaluate import subsets
-from ..model.network import build_model, keras
+from ..model.network import build_model, keras, load_model_dir
 from .checkpoints import Checkpoints, fingerprint
 from .data import batches_from, encode_corpus
 from .distribute import agree, split_rows, worker_role
@@ -142,17 +142,22 @@ class Trainer:
 
 def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = None,
           train_cfg: TrainConfig | None = None, resume: bool = False, verbose: int | None = None,
-          limit_poems: int = 0, strategy: tf.distribute.Strategy | None = None) -> RunState:
+          limit_poems: int = 0, strategy: tf.distribute.Strategy | None = None,
+          init: str | Path | None = None) -> RunState:
     """Train in `run_dir`, or continue the run there from its newest checkpoint when it holds
     one of the same configuration (the same command continues; resume=True insists on it).
-    Returns the run state."""
+    A new run with `init` (a model directory) starts from that model's weights, vocabulary and
+    configuration: a model whose run directory is gone trains on. Returns the run state."""
     strategy = strategy or tf.distribute.get_strategy()
     chief, worker = worker_role(strategy)
-    run = open_run(corpus_dir, Path(run_dir), model_cfg, train_cfg or TrainConfig(), resume, chief, limit_poems)
+    run = open_run(corpus_dir, Path(run_dir), model_cfg, train_cfg or TrainConfig(), resume, chief, limit_poems,
+                   Path(init) if init else None)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     trainer = Trainer(run, strategy, verbose, chief, worker)
     step, state = restore_or_start(run, trainer.checkpoints, resume, corpus_dir)
+    if step == 0 and run.init is not None:  # before its first checkpoint a run starts from the model again
+        trainer.model.set_weights(load_model_dir(run.init)[0].get_weights())
     state.lstm_path = trainer.lstm_path
     batches = trainer.batches(step)
     valid_seqs = [np.asarray(run.tokenizer.encode(r["text"], opening=run.tokenizer.row_opening(r),

@@ -22,7 +22,7 @@ from ..files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..model.card import SUBSET_COLUMNS
 from ..model.config import ModelConfig, TrainConfig
 from ..model.evaluate import perplexity_by_subset
-from ..model.network import keras
+from ..model.network import keras, read_config
 from ..model.tokenizer import Tokenizer
 
 if TYPE_CHECKING:  # the checkpoints module reads RunState from here
@@ -190,12 +190,14 @@ class Run:
     tokenizer: Tokenizer
     train_rows: list[dict]
     valid_rows: list[dict]
+    init: Path | None = None  # a model directory whose weights the run starts from (`--init`)
 
 
 def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig, resume: bool,
-             chief: bool, limit_poems: int = 0) -> Run:
+             chief: bool, limit_poems: int = 0, init: Path | None = None) -> Run:
     """The run in `run_dir` as it was configured (a different configuration is refused unless
-    `resume`), or a new one: vocabulary built from the training split and saved."""
+    `resume`), or a new one: vocabulary built from the training split and saved, or with `init`
+    the vocabulary and model configuration of that model directory, whose weights it starts from."""
     train_rows = load_split(corpus_dir, "train")
     valid_rows = load_split(corpus_dir, "valid")
     if limit_poems:
@@ -215,18 +217,24 @@ def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig
         cfg = TrainConfig(**{**saved["train"], **{k: getattr(cfg, k) for k in ADJUSTABLE}})
         if chief and any(saved["train"].get(k) != getattr(cfg, k) for k in ADJUSTABLE if k != "max_minutes"):
             atomic_write_json(config_path, {**saved, "train": asdict(cfg)})  # the run's record follows
+        start = Path(saved["init"]) if saved.get("init") else None
         return Run(run_dir, cfg, ModelConfig.from_dict(saved["model"]), Tokenizer.load(run_dir / "vocab.json"),
-                   train_rows, valid_rows)
+                   train_rows, valid_rows, start)
     if resume:
         raise PoetgenError(f"nothing to resume in {run_dir}: no config.json and checkpoints")
-    tokenizer = Tokenizer.build((r["text"] for r in train_rows), min_count=cfg.min_count,
-                                tunes=[r.get("cipai", "") for r in train_rows])
-    model_config = ModelConfig(vocab_size=len(tokenizer), **(model_cfg or {}))
+    if init is not None:  # the model's own vocabulary and shape: its weights must fit them
+        model_config, _ = read_config(init)
+        tokenizer = Tokenizer.load(Path(init) / "vocab.json")
+    else:
+        tokenizer = Tokenizer.build((r["text"] for r in train_rows), min_count=cfg.min_count,
+                                    tunes=[r.get("cipai", "") for r in train_rows])
+        model_config = ModelConfig(vocab_size=len(tokenizer), **(model_cfg or {}))
     if chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         tokenizer.save(run_dir / "vocab.json")
-        atomic_write_json(config_path, {"model": asdict(model_config), "train": asdict(cfg)})
-    return Run(run_dir, cfg, model_config, tokenizer, train_rows, valid_rows)
+        record = {"model": asdict(model_config), "train": asdict(cfg)}
+        atomic_write_json(config_path, {**record, "init": str(Path(init).resolve())} if init else record)
+    return Run(run_dir, cfg, model_config, tokenizer, train_rows, valid_rows, Path(init).resolve() if init else None)
 
 
 def restore_or_start(run: Run, checkpoints: Checkpoints, resume: bool, corpus_dir) -> tuple[int, RunState]:
