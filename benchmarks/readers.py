@@ -315,22 +315,23 @@ def file_items(source: Source, slots: list[Slot]) -> list[dict]:
     poems = read_poem_file(source)
     tunes = [canonical_tune(p.get("cipai", "")) if p["form"] == CI else "" for p in poems]
     free = list(range(len(poems)))
-    chosen: list[tuple[int, Slot | None]] = []
-    for slot in slots:
+    chosen: list[tuple[int, int | None]] = []  # (poem, the index of the slot it fills)
+    for index, slot in enumerate(slots):
         match = next((k for k in free if poems[k]["form"] == slot.form and tunes[k] == slot.cipai), None)
         if match is not None:
             free.remove(match)
-            chosen.append((match, slot))
+            chosen.append((match, index))
     chosen += [(k, None) for k in free[: len(slots) - len(chosen)]]
     if len(chosen) < len(slots):
         print(f"note: source {source.name} has {len(chosen)} poems, not {len(slots)}", file=sys.stderr)
     items = []
-    for k, slot in sorted(chosen, key=lambda pair: pair[0]):
+    for k, index in sorted(chosen, key=lambda pair: pair[0]):
         poem = poems[k]
         default = SONGCI if poem["form"] == CI else TANG
-        collection = poem.get("collection") or (slot.collection if slot else default)
-        items.append({"source": source.name, "collection": collection, "form": poem["form"], "cipai": tunes[k],
-                      "text": to_traditional(poem["text"]), "file_index": k, "slot": k})
+        collection = poem.get("collection") or (slots[index].collection if index is not None else default)
+        item = {"source": source.name, "collection": collection, "form": poem["form"], "cipai": tunes[k],
+                "text": to_traditional(poem["text"]), "file_index": k}
+        items.append(item if index is None else {**item, "slot": index})  # a poem filling no slot pairs with none
     return items
 
 
@@ -376,12 +377,14 @@ def merge_same_poems(items: list[dict]) -> list[dict]:
     ratings count for each of them ("also")."""
     merged, first = [], {}
     for item in items:
-        same = (item["form"], item["cipai"], item["text"])
-        if item["source"] == HUMAN or same not in first:
-            first.setdefault(same, item)
+        same = (item["form"], item["cipai"], item["text"], item.get("slot"))
+        kept = first.get(same)
+        if item["source"] == HUMAN or kept is None or item["source"] in sources_of(kept):
+            if item["source"] != HUMAN:
+                first.setdefault(same, item)
             merged.append(item)
         else:
-            first[same].setdefault("also", []).append(item["source"])
+            kept.setdefault("also", []).append(item["source"])
     return merged
 
 
@@ -589,7 +592,7 @@ def proxy_rows(key: dict, model_dir: Path, backward: str | None) -> list[dict]:
     back = likelihoods(backward, items, want_backward=True)[0] if backward else None
     rows = []
     for source in key["sources"]:
-        idx = [i for i, it in enumerate(items) if it["source"] == source]
+        idx = [i for i, it in enumerate(items) if source in sources_of(it)]
         if not idx:
             continue
         clashes = [season_clash(seasons_of("".join(items[i]["shown"]))) for i in idx]

@@ -204,17 +204,20 @@ def test_a_poem_two_sources_chose_is_shown_once_and_counts_for_both(tmp_path, ca
     assert len(items) == 3 * PER_SOURCE - 2  # the two poems both files hold are items once each
     shared = [n for n, it in items.items() if it.get("also") == ["other"]]
     assert len(shared) == 2 and all(items[n]["source"] == "mine" for n in shared)
-    # one reader: "mine" 2 on every item, "other" 4 on its own two poems (slots 0 and 2)
+    # one reader: "mine" 2 on every item, "other" 4 on its own two poems
     ratings = [rating(n, (4, 4, 4, 4) if it["source"] == "other" else (2, 2, 2, 2), it["source"] == "human")
                for n, it in items.items()]
     path = write_ratings(tmp_path / "r.jsonl", ratings)
     rows = {r["source"]: r for r in readers.summarize(key, {"r": readers.read_ratings(path, set(items))})}
     assert rows["mine"]["items"] == rows["other"]["items"] == PER_SOURCE
     assert rows["other"]["overall"] == pytest.approx((4 + 4 + 2 + 2) / 4)
+    # Paired, slot by slot: the panel's slots (seed 3) are 减字木兰花, 五律, 七绝, 西江月, so only the
+    # 五律 (shared: no difference) and the 七绝 (other's own, 4 against 2) pair; the 浣溪沙 and the
+    # 五绝 fill no slot and pair with nothing.
     (diff,) = readers.paired(key, {"r": readers.read_ratings(path, set(items))})
-    assert (diff["source"], diff["base"], diff["slots"], diff["same"]) == ("other", "mine", 4, 2)
-    assert diff["difference"] == pytest.approx((2 + 2 + 0 + 0) / 4)
-    assert (diff["better"], diff["worse"]) == (2, 0)
+    assert (diff["source"], diff["base"], diff["slots"], diff["same"]) == ("other", "mine", 2, 1)
+    assert diff["difference"] == pytest.approx((0 + 2) / 2)
+    assert (diff["better"], diff["worse"]) == (1, 0)
     readers.main(["score", "--dir", str(out), str(path)])
     printed = capsys.readouterr().out
-    assert "paired, other − mine: +1.00 over 4 slots (2 the same poem; better on 2, worse on 0)" in printed
+    assert "paired, other − mine: +1.00 over 2 slots (1 the same poem; better on 1, worse on 0)" in printed

@@ -261,21 +261,31 @@ def test_the_log_of_a_run_continued_by_a_newer_poetgen_keeps_every_column(tmp_pa
     assert rows[0]["ci_ppl"] == "" and rows[1]["ci_ppl"] == "450.0"
 
 
-def test_a_run_can_start_from_an_exported_model(tiny_model_dir, tiny_corpus, tmp_path):
+def test_a_run_can_start_from_an_exported_model(tiny_model_dir, tiny_run, tiny_corpus, tmp_path):
     """`--init`: a new run takes the model directory's vocabulary, configuration and weights (the
     model options given are not used), so a model whose run is gone trains on. At a learning rate
-    of almost nothing it stays the model it started from: the same validation figure."""
+    of almost nothing it stays the model it started from: the same validation figure. The same
+    command continues it, even cut short before its first checkpoint."""
     from poetgen.model.network import load_model_dir
+    from poetgen.training.run import open_run
 
-    model, config, tokenizer = load_model_dir(tiny_model_dir)
+    _, config, tokenizer = load_model_dir(tiny_model_dir)
     exported = json.loads((tiny_model_dir / "metrics.json").read_text(encoding="utf-8"))["val_char_perplexity"]
-    run = tmp_path / "again"
     cfg = TrainConfig(epochs=1, steps_per_epoch=2, batch_size=16, learning_rate=1e-12, min_count=2)
-    state = train(tiny_corpus, run, {**TINY_MODEL, "hidden": 24}, cfg, verbose=0, init=tiny_model_dir)
-    saved = json.loads((run / "config.json").read_text(encoding="utf-8"))
-    assert saved["model"]["hidden"] == config.hidden != 24 and saved["init"] == str(tiny_model_dir.resolve())
-    assert Tokenizer.load(run / "vocab.json").tokens == tokenizer.tokens
-    assert state.best_val["char_perplexity"] == pytest.approx(exported, rel=1e-3)  # from fresh weights: 1,871
-    with pytest.raises(PoetgenError, match="not a poetgen model directory"):
-        train(tiny_corpus, tmp_path / "nothing", None, cfg, verbose=0, init=tmp_path / "nowhere")
-    assert not (tmp_path / "nothing").exists()
+    other = {**TINY_MODEL, "hidden": 24}
+    cut = tmp_path / "cut"  # made, then killed before its first checkpoint: only its files are there
+    open_run(tiny_corpus, cut, other, cfg, resume=False, chief=True, init=tiny_model_dir)
+    for run in (tmp_path / "again", cut):
+        state = train(tiny_corpus, run, other, cfg, verbose=0, init=tiny_model_dir)
+        saved = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        assert saved["model"]["hidden"] == config.hidden != 24 and saved["init"] == str(tiny_model_dir.resolve())
+        assert Tokenizer.load(run / "vocab.json").tokens == tokenizer.tokens
+        assert state.best_val["char_perplexity"] == pytest.approx(exported, rel=1e-3)  # from fresh weights: 1,871
+    cfg.epochs = 2  # the same command, a session later, goes on
+    assert train(tiny_corpus, cut, other, cfg, verbose=0, init=tiny_model_dir).epoch == 2
+    with pytest.raises(PoetgenError, match="was started from"):  # another model is not slipped in
+        train(tiny_corpus, cut, other, cfg, verbose=0, init=tmp_path / "again")
+    for bad, message in ((tmp_path / "nowhere", "not found"), (tiny_run[0], "incomplete|not found")):
+        with pytest.raises(PoetgenError, match=message):
+            train(tiny_corpus, tmp_path / "nothing", None, cfg, verbose=0, init=bad)
+        assert not (tmp_path / "nothing").exists()  # refused before the run was made

@@ -16,7 +16,7 @@ import tensorflow as tf
 from ..errors import PoetgenError
 from ..model.config import TrainConfig
 from ..model.evaluate import subsets
-from ..model.network import build_model, keras, load_model_dir
+from ..model.network import build_model, keras
 from .checkpoints import Checkpoints, fingerprint
 from .data import batches_from, encode_corpus
 from .distribute import agree, split_rows, worker_role
@@ -156,8 +156,9 @@ def train(corpus_dir: str | Path, run_dir: str | Path, model_cfg: dict | None = 
         verbose = 1 if sys.stdout.isatty() else 2
     trainer = Trainer(run, strategy, verbose, chief, worker)
     step, state = restore_or_start(run, trainer.checkpoints, resume, corpus_dir)
-    if step == 0 and run.init is not None:  # before its first checkpoint a run starts from the model again
-        trainer.model.set_weights(load_model_dir(run.init)[0].get_weights())
+    if run.init_weights is not None:  # saved at once: a restart needs the model directory no more
+        trainer.model.set_weights(run.init_weights)
+        trainer.checkpoints.save(step, state)
     state.lstm_path = trainer.lstm_path
     batches = trainer.batches(step)
     valid_seqs = [np.asarray(run.tokenizer.encode(r["text"], opening=run.tokenizer.row_opening(r),

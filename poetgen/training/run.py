@@ -22,7 +22,7 @@ from ..files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..model.card import SUBSET_COLUMNS
 from ..model.config import ModelConfig, TrainConfig
 from ..model.evaluate import perplexity_by_subset
-from ..model.network import keras, read_config
+from ..model.network import keras, load_model_dir
 from ..model.tokenizer import Tokenizer
 
 if TYPE_CHECKING:  # the checkpoints module reads RunState from here
@@ -190,7 +190,7 @@ class Run:
     tokenizer: Tokenizer
     train_rows: list[dict]
     valid_rows: list[dict]
-    init: Path | None = None  # a model directory whose weights the run starts from (`--init`)
+    init_weights: list | None = None  # a new run's weights from a model directory (`--init`)
 
 
 def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig, resume: bool,
@@ -205,9 +205,15 @@ def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig
     config_path = run_dir / "config.json"
     if config_path.is_file():
         saved = json.loads(config_path.read_text(encoding="utf-8"))
+        started_from = saved.get("init")
+        if init is not None and Path(init).resolve() != Path(started_from or "/"):
+            raise PoetgenError(f"{run_dir} was started from {started_from or 'fresh weights'}, not from {init}: "
+                               "run it without --init, or choose a new --run")
         if not resume:
             saved_model = asdict(ModelConfig.from_dict(saved["model"]))  # fields added since, at their defaults
-            asked = {"model": {**saved_model, **(model_cfg or {})}, "train": asdict(cfg)}
+            # A run from a model has the model's options: those of the command line are not used.
+            asked = {"model": saved_model if started_from else {**saved_model, **(model_cfg or {})},
+                     "train": asdict(cfg)}
             unchanged = ADJUSTABLE
             differs = asked["model"] != saved_model or any(
                 asked["train"][k] != saved["train"].get(k) for k in asked["train"] if k not in unchanged)
@@ -217,14 +223,17 @@ def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig
         cfg = TrainConfig(**{**saved["train"], **{k: getattr(cfg, k) for k in ADJUSTABLE}})
         if chief and any(saved["train"].get(k) != getattr(cfg, k) for k in ADJUSTABLE if k != "max_minutes"):
             atomic_write_json(config_path, {**saved, "train": asdict(cfg)})  # the run's record follows
-        start = Path(saved["init"]) if saved.get("init") else None
-        return Run(run_dir, cfg, ModelConfig.from_dict(saved["model"]), Tokenizer.load(run_dir / "vocab.json"),
-                   train_rows, valid_rows, start)
+        tokenizer = Tokenizer.load(run_dir / "vocab.json")
+        weights = None
+        if started_from and not (run_dir / "checkpoints" / "checkpoint").is_file():  # cut short before its first
+            weights = init_weights(Path(started_from), tokenizer)
+        return Run(run_dir, cfg, ModelConfig.from_dict(saved["model"]), tokenizer, train_rows, valid_rows, weights)
     if resume:
         raise PoetgenError(f"nothing to resume in {run_dir}: no config.json and checkpoints")
-    if init is not None:  # the model's own vocabulary and shape: its weights must fit them
-        model_config, _ = read_config(init)
-        tokenizer = Tokenizer.load(Path(init) / "vocab.json")
+    weights = None
+    if init is not None:  # the model's own vocabulary and shape, the whole directory checked before the run is made
+        model, model_config, tokenizer = load_model_dir(init)
+        weights = model.get_weights()
     else:
         tokenizer = Tokenizer.build((r["text"] for r in train_rows), min_count=cfg.min_count,
                                     tunes=[r.get("cipai", "") for r in train_rows])
@@ -234,7 +243,15 @@ def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig
         tokenizer.save(run_dir / "vocab.json")
         record = {"model": asdict(model_config), "train": asdict(cfg)}
         atomic_write_json(config_path, {**record, "init": str(Path(init).resolve())} if init else record)
-    return Run(run_dir, cfg, model_config, tokenizer, train_rows, valid_rows, Path(init).resolve() if init else None)
+    return Run(run_dir, cfg, model_config, tokenizer, train_rows, valid_rows, weights)
+
+
+def init_weights(directory: Path, tokenizer: Tokenizer) -> list:
+    """The weights of the model a run started from, which must still be the one it started from."""
+    model, _, its_tokenizer = load_model_dir(directory)
+    if its_tokenizer.tokens != tokenizer.tokens:
+        raise PoetgenError(f"{directory} is no longer the model this run started from (another vocabulary)")
+    return model.get_weights()
 
 
 def restore_or_start(run: Run, checkpoints: Checkpoints, resume: bool, corpus_dir) -> tuple[int, RunState]:
