@@ -206,7 +206,7 @@ def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig
     if config_path.is_file():
         saved = json.loads(config_path.read_text(encoding="utf-8"))
         started_from = saved.get("init")
-        if init is not None and Path(init).resolve() != Path(started_from or "/"):
+        if init is not None and (started_from is None or Path(init).resolve() != Path(started_from)):
             raise PoetgenError(f"{run_dir} was started from {started_from or 'fresh weights'}, not from {init}: "
                                "run it without --init, or choose a new --run")
         if not resume:
@@ -225,7 +225,8 @@ def open_run(corpus_dir, run_dir: Path, model_cfg: dict | None, cfg: TrainConfig
             atomic_write_json(config_path, {**saved, "train": asdict(cfg)})  # the run's record follows
         tokenizer = Tokenizer.load(run_dir / "vocab.json")
         weights = None
-        if started_from and not (run_dir / "checkpoints" / "checkpoint").is_file():  # cut short before its first
+        no_checkpoint = tf.train.get_checkpoint_state(str(run_dir / "checkpoints")) is None  # as Checkpoints reads
+        if started_from and no_checkpoint:  # cut short before its first checkpoint: from the model again
             weights = init_weights(Path(started_from), tokenizer)
         return Run(run_dir, cfg, ModelConfig.from_dict(saved["model"]), tokenizer, train_rows, valid_rows, weights)
     if resume:
