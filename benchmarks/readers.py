@@ -546,7 +546,7 @@ def score(args: argparse.Namespace) -> None:
     readers = {name: read_ratings(path, numbers) for name, path in zip(reader_names(args.ratings), args.ratings)}
     rows = summarize(key, readers)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(json.dumps({"sources": rows, "paired": paired(key, readers)}, ensure_ascii=False, indent=1))
         return
     for r in rows:
         per_reader = ", ".join(f"{name} {value:.2f}" for name, value in r["readers"].items())
@@ -645,7 +645,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="figures per source from readers' ratings files")
     s.add_argument("--dir", required=True)
     s.add_argument("ratings", nargs="+")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true",
+                   help="print {sources: per-source rows, paired: differences from the first}")
     x = sub.add_parser("proxies", help="figures without readers: repetition, season clash, likelihood")
     x.add_argument("--dir", required=True)
     x.add_argument("--model", default=None, help="forward model directory (default: the shipped model)")

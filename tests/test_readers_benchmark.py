@@ -221,3 +221,8 @@ def test_a_poem_two_sources_chose_is_shown_once_and_counts_for_both(tmp_path, ca
     readers.main(["score", "--dir", str(out), str(path)])
     printed = capsys.readouterr().out
     assert "paired, other − mine: +1.00 over 2 slots (1 the same poem; better on 1, worse on 0)" in printed
+    readers.main(["score", "--json", "--dir", str(out), str(path)])
+    scored = json.loads(capsys.readouterr().out)
+    assert [r["source"] for r in scored["sources"]] == [r["source"] for r in readers.summarize(
+        key, {"r": readers.read_ratings(path, set(items))})]
+    assert scored["paired"] == [diff]

@@ -283,6 +283,11 @@ def test_a_run_can_start_from_an_exported_model(tiny_model_dir, tiny_run, tiny_c
         assert state.best_val["char_perplexity"] == pytest.approx(exported, rel=1e-3)  # from fresh weights: 1,871
     cfg.epochs = 2  # the same command, a session later, goes on
     assert train(tiny_corpus, cut, other, cfg, verbose=0, init=tiny_model_dir).epoch == 2
+    export(cut, tmp_path / "exported")  # its card says where it began, not only its command line
+    metrics = json.loads((tmp_path / "exported" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["init"] == {"model": tiny_model_dir.name, "val_char_perplexity": exported}
+    card = (tmp_path / "exported" / "README.md").read_text(encoding="utf-8")
+    assert f"Started from the weights of the model `{tiny_model_dir.name}` (validation character perplexity {exported:.1f})" in card
     with pytest.raises(PoetgenError, match="was started from"):  # another model is not slipped in
         train(tiny_corpus, cut, other, cfg, verbose=0, init=tmp_path / "again")
     for bad, message in ((tmp_path / "nowhere", "not found"), (tiny_run[0], "incomplete|not found")):

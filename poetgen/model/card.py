@@ -43,6 +43,15 @@ def schedule_text(train_cfg: dict) -> str:
     return f", and after epoch {start} and every {every} epochs after it" if start and every else ""
 
 
+def init_text(init: dict | None) -> str:
+    if not init:
+        return ""
+    ppl = init.get("val_char_perplexity")
+    figure = f" (validation character perplexity {ppl:.1f})" if ppl is not None else ""
+    return (f"\nStarted from the weights of the model `{init['model']}`{figure} with a fresh optimizer "
+            "(`poetgen train --init`), not from random weights: the epochs and hours below are this run's own.\n")
+
+
 def model_card(config: ModelConfig, train_cfg: dict, metrics: dict, best_row: dict) -> str:
     history = metrics["history"]
     extra = [(key, name) for key, name in SUBSET_COLUMNS.values() if any(key in h for h in history)]
@@ -73,7 +82,7 @@ poetgen corpus (sha256 `{metrics['corpus_sha256'][:16]}…`), traditional charac
 | weights on disk | {weights_line(metrics)} |
 
 Training command: `{train_cfg.get('command', '')}`
-
+{init_text(metrics.get('init'))}
 Training config: batch {train_cfg.get('batch_size')}, Adam lr {train_cfg.get('learning_rate')}
 (halved on each epoch without improvement{schedule_text(train_cfg)}), clipnorm {train_cfg.get('clipnorm')},
 windows of {train_cfg.get('max_len')} tokens, characters seen at least {train_cfg.get('min_count')}

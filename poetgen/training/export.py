@@ -59,6 +59,8 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
         "lstm_path": state.lstm_path or "fused",
         "history": history,
     }
+    if saved.get("init"):
+        metrics["init"] = started_from(Path(saved["init"]))
     if corpus_dir is not None:
         measure_exported(metrics, model, tokenizer, corpus_dir, half, epochs if average > 1 else [],
                          model_config.reverse)
@@ -69,6 +71,18 @@ def export(run_dir: str | Path, model_dir: str | Path, command: str | None = Non
     if loss_png.is_file():
         atomic_write_bytes(Path(model_dir) / "loss.png", loss_png.read_bytes())
     return metrics
+
+
+def started_from(init_dir: Path) -> dict:
+    """What a run begun with `--init` started from, for the card: the model's name and, while its
+    directory is still there, its own validation figure (the figure the run had to beat)."""
+    record = {"model": init_dir.name}
+    try:
+        metrics = json.loads((init_dir / "metrics.json").read_text(encoding="utf-8"))
+        record["val_char_perplexity"] = metrics["val_char_perplexity"]
+    except (OSError, ValueError, KeyError):
+        pass  # the directory was a starting point, not a dependency: gone now, its name still says it
+    return record
 
 
 def measure_exported(metrics: dict, model, tokenizer: Tokenizer, corpus_dir, half: bool, averaged: list[int],
