@@ -287,7 +287,8 @@ def test_a_run_can_start_from_an_exported_model(tiny_model_dir, tiny_run, tiny_c
     metrics = json.loads((tmp_path / "exported" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["init"] == {"model": tiny_model_dir.name, "val_char_perplexity": exported}
     card = (tmp_path / "exported" / "README.md").read_text(encoding="utf-8")
-    assert f"Started from the weights of the model `{tiny_model_dir.name}` (validation character perplexity {exported:.1f})" in card
+    assert (f"Started from the weights of the model `{tiny_model_dir.name}` "
+            f"(validation character perplexity {exported:.1f})") in card
     with pytest.raises(PoetgenError, match="was started from"):  # another model is not slipped in
         train(tiny_corpus, cut, other, cfg, verbose=0, init=tmp_path / "again")
     for bad, message in ((tmp_path / "nowhere", "not found"), (tiny_run[0], "incomplete|not found")):
