@@ -139,7 +139,7 @@ def test_the_id_is_behind_a_copy_control(browser, server):
     button = page.locator("#poems .copy-id").first
     sync_api.expect(button).to_be_visible(timeout=60_000)
     first_id = page.locator("#alt-id textarea").input_value()
-    assert first_id.startswith("pg6_") and first_id not in page.locator("#poems").inner_text()  # not in the text
+    assert first_id.startswith("pg7_") and first_id not in page.locator("#poems").inner_text()  # not in the text
     button.click()
     sync_api.expect(button).to_have_text("已复制", timeout=5_000)
     assert page.evaluate("() => navigator.clipboard.readText()") == first_id

@@ -94,3 +94,18 @@ def test_a_truncated_id_is_damaged_not_a_crash():
             decode_id(poem_id[:cut], MODEL)
         except GenerationError:
             pass
+
+
+def test_ids_from_before_rhyme_as_read_rebuild_without_it():
+    """pg6 ids and the formats before it were made before a 多音字's rhyme was held to its reading:
+    they decode with rhyme_as_read off, so they plan (and write) the poem they named; pg7 ids record
+    it only where it is off."""
+    before = WriteParams(form="七律", rhyme_as_read=False)
+    old = make_id(MODEL, before, 1, 2, prefix="pg6_")
+    assert old == "pg6_" + make_id(MODEL, WriteParams(form="七律"), 1, 2)[4:]  # the bytes an old id had
+    assert decode_id(old, MODEL)[0] == sample(before)
+    assert decode_id(make_id(MODEL, WriteParams(form="七律"), 1, 2), MODEL)[0].rhyme_as_read
+    assert decode_id(make_id(MODEL, before, 1, 2), MODEL)[0] == sample(before)
+    payload = {"m": MODEL, "s": 5, "i": 1, "p": {k: v for k, v in before.to_id().items() if k != "rhyme_as_read"}}
+    old_json = "pg3_" + base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode()).decode().rstrip("=")
+    assert decode_id(old_json, MODEL)[0] == sample(before)

@@ -62,7 +62,7 @@ def chinese_of(call) -> str:
 def test_messages_the_page_can_meet_are_in_chinese(call, words):
     text = chinese_of(call)
     assert all(w in text for w in words), text
-    assert not any("a" <= ch.lower() <= "z" for ch in text.replace("pg6_", "")), text
+    assert not any("a" <= ch.lower() <= "z" for ch in text.replace("pg7_", "")), text
 
 
 def test_request_errors_in_chinese(tiny_poet):

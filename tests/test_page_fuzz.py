@@ -239,7 +239,7 @@ def written_id(server) -> str:
     events = call(server, "write", WRITE_ARGS, timeout=120)
     done = [payload for name, payload in events if name == "complete"]
     assert done, events
-    assert done[-1][2].startswith("pg6_")
+    assert done[-1][2].startswith("pg7_")
     return done[-1][2]
 
 
@@ -247,7 +247,8 @@ def test_forged_ids_are_the_ids_the_model_makes(model_hash):
     """The forging here is poetgen's own format: a forged id equals make_id's for the same request."""
     from poetgen.writing.params import WriteParams
 
-    params = WriteParams(form="七绝", max_tokens=100, temperature=1.5, top_p=1.0)  # pg5's default top-p
+    params = WriteParams(form="七绝", max_tokens=100, temperature=1.5, top_p=1.0,  # pg5's default top-p
+                         rhyme_as_read=False)  # and its rhyme, before readings
     forged = pg5(model_hash, 7, 3, field("form", CHOICE, _varint(CHOICES["form"].index("七绝")))
                  + field("temperature", THOUSANDTHS, _varint(1500)) + field("max_tokens", WHOLE, _varint(100)))
     assert forged == make_id(model_hash, params, 7, 3, prefix="pg5_")

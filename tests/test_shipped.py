@@ -184,3 +184,22 @@ def test_the_shipped_backward_model_is_loaded_beside_the_forward_one_and_reads_b
     misread = split_perplexity(shipped_poet.backward, shipped_poet.tokenizer, rows, reverse=False)
     assert backward["all"]["char_perplexity"] * 3 < misread["all"]["char_perplexity"]
     assert sum(f.stat().st_size for f in BACKWARD.iterdir()) < 40 * 2**20
+
+
+def test_a_duoyinzi_rhymes_only_as_the_poets_read_it(shipped_poet):
+    """After 送君 a 陽 poem's model wants 行: xíng, a 庚 rhyme to a reader's ear, though the rhyme
+    table lists 行 in 陽 too (háng). Held to the poets' readings (the default), it rhymes another
+    陽 character there, and every rhyme of the poem is read in 陽; not held, 行 as before."""
+    from poetgen.verse.readings import readings
+
+    table, yang = shipped_poet.table, shipped_poet.table.group_index("陽")
+
+    def write(as_read):
+        return shipped_poet.write(form="七绝", start="江上秋風落夕陽，長亭揮手送君", rhyme="陽", n=4, seed=1,
+                                  script="traditional", search="off", rhyme_as_read=as_read)
+
+    assert any(p.text.split("\n")[1][-2] == "行" for p in write(False))
+    for poem in write(True):
+        lines = poem.text.split("\n")
+        read = [readings().groups(lines[i][-3], lines[i][-2], table) for i in poem.report["rhyme_lines"]]
+        assert lines[1][-2] != "行" and poem.report["ok"] and set.intersection(*map(set, read)) == {yang}

@@ -53,7 +53,7 @@ def test_write_streams_then_check_regenerate_and_alternatives(client):
     for poem in poems:
         lines = poem.split("\n")
         assert [line[0] for line in lines] == list("春夏秋冬") and all(len(line) == 8 for line in lines)
-    assert poem_id.startswith("pg6_") and poem_id in html
+    assert poem_id.startswith("pg7_") and poem_id in html
 
     again = client.predict(poem_id, api_name="/regenerate")
     assert plain_text(again).split("编号")[0] == plain_text(html).split("编号")[0]

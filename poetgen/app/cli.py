@@ -143,6 +143,9 @@ def add_generate_parser(sub) -> None:
                    help="times a character may recur (0 = off)")
     p.add_argument("--max-tokens", type=_number(int), default=w["max_tokens"], help="length cap of free verse")
     p.add_argument("--allow-copy", action="store_true", help="allow lines found verbatim in the corpus")
+    p.add_argument("--rhyme-any-reading", dest="rhyme_as_read", action="store_false", default=w["rhyme_as_read"],
+                   help="let a 多音字 rhyme in any group the 平水韵 table lists it in, not only as the poets rhymed "
+                        "it after the character before it (送君行 in 庚, 雁行 in 陽)")
     p.add_argument("--rerank", action="store_true", help="sample 3n, keep the n most likely")
     p.add_argument("-n", type=_number(int), default=1, help="number of poems")
     p.add_argument("--seed", type=_number(int), default=None)

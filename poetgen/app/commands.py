@@ -67,7 +67,7 @@ def run_generate(args: argparse.Namespace) -> None:
                       top_k=args.top_k, top_p=args.top_p, n=args.n, seed=args.seed,
                       script=args.script, acrostic=args.acrostic, tail=args.tail, theme=args.theme,
                       rhyme=args.rhyme, tones=args.tones, pattern=args.pattern,
-                      no_copy=not args.allow_copy, max_repeat=args.max_repeat,
+                      no_copy=not args.allow_copy, max_repeat=args.max_repeat, rhyme_as_read=args.rhyme_as_read,
                       style=args.style, max_tokens=args.max_tokens, cipai=args.cipai, search=args.search,
                       polish=args.polish)
         poems = (poet.write(rerank=args.rerank, **params) if args.rerank or args.n < BATCH_WITH_PROGRESS

@@ -18,6 +18,7 @@ from .rules import (
     NoRepeat,
     PositionMask,
     Rhyme,
+    RhymeReading,
     Rule,
     Step,
     Theme,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # the decoder imports this module; a loop gets its decoder as
     from .decoder import Decoder
 
 RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (Theme, PositionMask, LineStart, EndAfterPeriod,
-                                                           Rhyme, NoRepeat, NoCopy, CiRhyme)}
+                                                           Rhyme, RhymeReading, NoRepeat, NoCopy, CiRhyme)}
 
 
 # How a pass draws (draw_mode): an input of the compiled loop, not a part of its key, so that one

@@ -33,7 +33,8 @@ class Decoder:
     """The model's weights as constants and a compiled step loop over them."""
 
     def __init__(self, model, tokenizer: Tokenizer, group_members: np.ndarray | None = None,
-                 corpus_lines: np.ndarray | None = None, ci_members: np.ndarray | None = None):
+                 corpus_lines: np.ndarray | None = None, ci_members: np.ndarray | None = None,
+                 as_read: tuple | None = None):
         self.tokenizer = tokenizer
         get = lambda name: [tf.constant(w) for w in model.get_layer(name).get_weights()]  # noqa: E731
         names = {layer.name for layer in model.layers}
@@ -60,7 +61,7 @@ class Decoder:
         self.has_corpus = corpus_lines is not None
         if ci_members is None:
             ci_members = np.zeros((self.vocab_size, 2, 1), bool)
-        env = Env(tokenizer, self.vocab_size, group_members, corpus_lines, ci_members)
+        env = Env(tokenizer, self.vocab_size, group_members, corpus_lines, ci_members, as_read)
         self.env = env
         self.rule_tables = {name: cls.tables(env) for name, cls in RULES.items()}
         self.is_char = tf.constant(np.arange(self.vocab_size) >= tokenizer.first_char)

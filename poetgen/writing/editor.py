@@ -14,7 +14,7 @@ from .decoder import select_rows
 from .ids import decode_id
 from .params import FREE, WriteParams
 from .planning import free_lead
-from .rules import Rhyme
+from .rules import Rhyme, RhymeReading
 from .writer import Poem, Writer
 
 FREE_CHUNK = 8  # a free poem is located in chunks of this many tokens (see `locate`)
@@ -104,7 +104,7 @@ class Editor:
             logits = np.asarray(self.model(inputs, training=False))[0, -1].astype(np.float64)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
-        probs[~self.allowed(at.poem, at.tones, line, position)] = 0
+        probs[~self.allowed(at.poem, at.tones, line, position, at.params.rhyme_as_read)] = 0
         best = [int(t) for t in np.argsort(-probs)[:k] if probs[t] > 0]
         return [(self.writer.script.display(self.tokenizer.tokens[t], at.params.script), float(probs[t]))
                 for t in best]
@@ -118,7 +118,7 @@ class Editor:
         [token] = self.writer.requests.ids(char.strip(), "char", punctuation=False) or [None]
         if token is None:
             raise GenerationError("one_char", value=char)
-        if not self.allowed(at.poem, at.tones, line, position)[token]:
+        if not self.allowed(at.poem, at.tones, line, position, at.params.rhyme_as_read)[token]:
             raise GenerationError("breaks_rules", char=char, line=line + 1, position=position + 1)
         params = self.rewritten_params(at, token)
         # A fresh draw for the rest (the same seed would mostly repeat the old ending), still
@@ -134,12 +134,17 @@ class Editor:
         # Continue from the original poem's decoding state at that column (LSTM and rules
         # alike) instead of feeding the kept prefix through the model again.
         state = at.state
-        rhyme = plan.rule(Rhyme.name)
+        # The new plan's pinned pattern may open other rhyme groups than the original's choice of
+        # patterns did: carry the groups its own pass would have at the column.
+        rules, kept = dict(state["rules"]), state["t"]
+        rhyme, reading = plan.rule(Rhyme.name), plan.rule(RhymeReading.name)
         if rhyme is not None:
-            # The new plan's pinned pattern may open other rhyme groups than the original's
-            # choice of patterns did: carry the groups its own pass would have at the column.
-            groups = Rhyme.narrow(rhyme.groups[:1], rhyme.rhyme_at[0, :state["t"]], at.row, self.vocab.members)
-            state = {**state, "rules": {**state["rules"], Rhyme.name: {"groups": groups}}}
+            rules[Rhyme.name] = {"groups": Rhyme.narrow(rhyme.groups[:1], rhyme.rhyme_at[0, :kept], at.row,
+                                                        self.vocab.members)}
+        if reading is not None:
+            rules[RhymeReading.name] = {"groups": RhymeReading.narrow(
+                reading.groups[:1], reading.rhyme_at[0, :kept], at.row, self.writer.merging.decoder.env)}
+        state = {**state, "rules": rules}
         tail, tail_lp, _ = decode(plan, prepared.sampling, state, None)
         kept = state["t"]
         tokens = np.concatenate([at.row[None, :kept], tail], axis=1)

@@ -1,13 +1,14 @@
 """Poem ids: the model, the seed, the poem's index in its batch and the request, so that the
 same poem can be written again exactly.
 
-An id is `pg6_` and the base64url of a few bytes: 3 of the model's hash, the seed and the index
+An id is `pg7_` and the base64url of a few bytes: 3 of the model's hash, the seed and the index
 as varints, then only the parameters that differ from WriteParams's defaults, each a byte
 (field index × 8 + kind) and its value: a choice from a known list as its index, a string in
 GB18030 (two bytes a common Han character), a number as a varint or in thousandths: 14 to 38
 characters for the recorded poems of the tests, at most 48 for the page's examples. Ids of the
-earlier formats still decode: `pg5_` and `pg4_` hold the same bytes over the defaults of their
-time (temperature 0.8, no top-p), `pg3_` is JSON; those of pg4 and pg3 that asked for top-k
+earlier formats still decode: `pg6_` holds the same bytes over the defaults of its time (no
+rhyme_as_read), `pg5_` and `pg4_` over those of theirs (temperature 0.8, no top-p, no
+rhyme_as_read), `pg3_` is JSON; those of pg4 and pg3 that asked for top-k
 sampling are refused, as top-k draws differently since pg5 (see sampling.sample_top_k)."""
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from ..text.forms import FORMS
 from ..text.script import SCRIPTS
 from .params import FREE, SEARCH_WIDTH, SEARCHES, TONE_LEVELS, WriteParams
 
-ID_PREFIX = "pg6_"
+ID_PREFIX = "pg7_"
+BEFORE_READINGS_PREFIX = "pg6_"  # the same bytes over the defaults before rhyme_as_read (False)
 BEFORE_SEARCH_PREFIX = "pg5_"  # the same bytes over the defaults before search (temperature 0.8, no top-p)
 TOP_K_CHANGED_PREFIX = "pg4_"  # the same bytes as pg5; top-k drew among the whole vocabulary
 JSON_PREFIX = "pg3_"  # base64 of JSON; the sampler of pg4
@@ -36,8 +38,9 @@ MAX_VARINT_BYTES = 5  # 35 bits: every seed, index, count and thousandth fits
 FIELDS = [f.name for f in fields(WriteParams)]
 DEFAULTS = WriteParams().to_id()
 # The defaults each prefix's bytes are read over: an id records only what differs from them.
-DEFAULTS_OF = {ID_PREFIX: DEFAULTS, **dict.fromkeys((BEFORE_SEARCH_PREFIX, TOP_K_CHANGED_PREFIX),
-                                                    {**DEFAULTS, "temperature": 0.8, "top_p": 1.0})}
+DEFAULTS_OF = {ID_PREFIX: DEFAULTS, BEFORE_READINGS_PREFIX: {**DEFAULTS, "rhyme_as_read": False},
+               **dict.fromkeys((BEFORE_SEARCH_PREFIX, TOP_K_CHANGED_PREFIX),
+                               {**DEFAULTS, "temperature": 0.8, "top_p": 1.0, "rhyme_as_read": False})}
 # Values of the fields with few choices: an id stores the index.
 CHOICES = {
     "form": (None, *FORMS, FREE, ""), "script": SCRIPTS, "tones": (None, *TONE_LEVELS),

@@ -63,6 +63,10 @@ class WriteParams:
     # (search off); a line-searched poem's records "lines" and is searched again when rebuilt.
     polish: bool = False  # revisit the weakest characters after writing (polish.py); readers rated
     # polished poems no better (benchmarks/README.md, "Panels 4 and 5"), so it is asked for by name
+    # A 多音字 rhymes only in a group the poets rhymed it in after the character before it (送君行
+    # in 庚, not 陽: verse/readings.py). Ids of pg6 and before were made without this. (Fields are
+    # appended: an id numbers them.)
+    rhyme_as_read: bool = True
 
     def __post_init__(self):
         # Values are checked against their kinds here, so that neither a caller of the API nor a
@@ -102,7 +106,8 @@ class WriteParams:
         if not isinstance(data, dict):
             raise GenerationError("damaged_id", why="its parameters are incomplete")
         # An id from before styles, ci, polishing or line search
-        data = {"style": DEFAULT_STYLE, "cipai": None, "polish": False, "search": "off", **data}
+        data = {"style": DEFAULT_STYLE, "cipai": None, "polish": False, "search": "off", "rhyme_as_read": False,
+                **data}
         required = {f.name for f in fields(cls)} - {"opening"}
         if set(data) - {"opening"} != required:
             raise GenerationError("damaged_id", why="its parameters are incomplete")

@@ -16,7 +16,7 @@ from ..verse.pingshui import PING
 from .plan import Plan
 from .plan_common import fixed_characters, layout, with_common_rules
 from .request import FREE, Request
-from .rules import EndAfterPeriod, LineStart, PositionMask, Rhyme
+from .rules import EndAfterPeriod, LineStart, PositionMask, Rhyme, RhymeReading
 from .vocabulary import MASK_BODY, MASK_CHARS, MASK_FORMS, MASK_PING, MASK_ZE, Vocabulary, roomy
 
 
@@ -68,6 +68,8 @@ def plan_request(vocab: Vocabulary, req: Request, n: int, seed: int,
     rules = [PositionMask(mask_b, vocab.masks)]
     if req.tones != "off":
         rules.append(Rhyme(rhyme_b, np.tile(groups0, (n, 1))))
+        if req.rhyme_as_read:
+            rules.append(RhymeReading(rhyme_b, np.tile(groups0, (n, 1))))
     return Plan(forced=forced_b, rules=with_common_rules(rules, req, n, bias, end_b), layout=where)
 
 

@@ -50,15 +50,17 @@ class Polisher:
         return bool(at < len(self.corpus) and self.corpus[at] == h)
 
     def polish(self, poem, row: np.ndarray, fixed: set[int], tones: str,
-               remake: Callable[[np.ndarray], object]) -> tuple[object, np.ndarray, list[Change]]:
+               remake: Callable[[np.ndarray], object],
+               as_read: bool = False) -> tuple[object, np.ndarray, list[Change]]:
         """(the polished poem, its tokens, the changes in order). `fixed`: the places (indices
-        among the poem's characters) not to touch; `remake`: tokens -> Poem, with its check."""
+        among the poem's characters) not to touch; `remake`: tokens -> Poem, with its check;
+        `as_read`: a new rhyme is held to its reading (Allowed)."""
         changes: list[Change] = []
         if int((row >= self.tokenizer.first_char).sum()) != len(places_of(poem)):
             return poem, row, changes  # a free poem cut at its length cap: not its whole text
         score = self.search.scores(row[None])[0]
         for _ in range(POLISH_ROUNDS):
-            tries = self.candidates(poem, row, fixed, tones)
+            tries = self.candidates(poem, row, fixed, tones, as_read)
             if not tries:
                 break
             scores = self.search.scores(np.stack([new for _, _, new in tries]))
@@ -76,7 +78,8 @@ class Polisher:
                 break
         return poem, row, changes
 
-    def candidates(self, poem, row: np.ndarray, fixed: set[int], tones: str) -> list[tuple[int, int, np.ndarray]]:
+    def candidates(self, poem, row: np.ndarray, fixed: set[int], tones: str,
+                   as_read: bool = False) -> list[tuple[int, int, np.ndarray]]:
         """(place, token, the changed row) for the likeliest allowed characters at the weakest
         places that are free to change."""
         tok = self.tokenizer
@@ -89,7 +92,7 @@ class Polisher:
         tries = []
         for k in weakest:
             line, position = places[k]
-            choice = np.where(self.allowed(poem, tones, line, position), logp[k], -np.inf)
+            choice = np.where(self.allowed(poem, tones, line, position, as_read), logp[k], -np.inf)
             choice[current] = -np.inf  # nor a character the poem already has
             line_cols = cols[[n for n, (i, _) in enumerate(places) if i == line]]
             for token in np.argsort(-choice, kind="stable")[:POLISH_CHOICES]:

@@ -36,6 +36,7 @@ class Request:
     pattern: str | None = None  # e.g. 仄起首句不入韵; None: automatic per poem
     no_copy: bool = False
     max_repeat: int = 0
+    rhyme_as_read: bool = False  # RhymeReading beside Rhyme
     max_len: int = 120
     opening: int | None = None  # free form: the form token to open with (else the model's choice)
     collection: str = TANG  # the manner to write in, for a model that knows collections
@@ -209,7 +210,7 @@ class RequestMaker:
         req = Request(form=form, start=tuple(start),
                       heads=tuple(heads), tails=tuple(tails), rhyme=rhyme, tones=tones,
                       pattern=p.pattern or None, no_copy=p.no_copy and self.has_corpus,
-                      max_repeat=p.max_repeat, max_len=p.max_tokens,
+                      max_repeat=p.max_repeat, rhyme_as_read=p.rhyme_as_read, max_len=p.max_tokens,
                       opening=self.tokenizer.index[p.opening] if p.opening is not None else None,
                       collection=collection, cipai=cipai)
         sampling = Sampling(float(p.temperature), int(p.top_k), float(p.top_p), seed)

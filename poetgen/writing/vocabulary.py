@@ -9,6 +9,7 @@ from ..model.tokenizer import FORM_TOKENS, Tokenizer
 from ..verse.ci_rhymes import NAMES as BU_NAMES
 from ..verse.ci_rhymes import bu_of
 from ..verse.pingshui import PING, ZE, RhymeTable
+from ..verse.readings import readings
 
 MASK_CHARS, MASK_BODY, MASK_FORMS, MASK_PING, MASK_ZE = range(5)
 
@@ -35,6 +36,7 @@ class Vocabulary:
             for g in table.ping_groups(ch):
                 self.members[i, g] = True
         self.group_sizes = self.members.sum(axis=0)
+        self.readings = self.rhyme_readings()  # Env.as_read: the groups poets rhymed each character in
         # 词林正韵: [V, 2, 部], a character's 部 in its 平 readings and in its 仄 ones.
         self.ci_members = np.zeros((v, 2, len(BU_NAMES)), bool)
         for i in range(tokenizer.first_char, v):
@@ -49,6 +51,31 @@ class Vocabulary:
         masks[MASK_PING] = masks[MASK_CHARS] & self.ping
         masks[MASK_ZE] = masks[MASK_CHARS] & self.ze
         self.masks = masks
+
+    def rhyme_readings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The groups each character rhymes in as the poets rhymed it ([V, G]), and where the
+        character before it tells otherwise, those pairs: (before, character, their groups [K, G])."""
+        tok, table, known = self.tokenizer, self.table, readings()
+        as_read = self.members.copy()
+        for ch in known.chars:
+            if ch in tok.index:
+                as_read[tok.index[ch]] = False
+                as_read[tok.index[ch], list(known.groups("", ch, table))] = True
+        pairs = [(tok.index[p[:-1]], tok.index[p[-1]], known.groups(p[:-1], p[-1], table))
+                 for p in known.pairs if p[:-1] in tok.index and p[-1] in tok.index]
+        groups = np.zeros((len(pairs), table.n_ping), bool)
+        for k, (_, _, gs) in enumerate(pairs):
+            groups[k, list(gs)] = True
+        return (as_read, np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32),
+                groups)
+
+    def read_after(self, before: int) -> np.ndarray:
+        """[V, G]: the groups each character rhymes in after the token `before`, as read."""
+        as_read, pair_prev, pair_char, pair_groups = self.readings
+        rows = as_read.copy()
+        here = pair_prev == before
+        rows[pair_char[here]] = pair_groups[here]
+        return rows
 
     def char(self, token: int) -> str:
         return self.tokenizer.tokens[token]

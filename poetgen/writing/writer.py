@@ -93,7 +93,8 @@ class Writer:
         fixed = self.fixed_places(poem, params, prepared)
         request = prepared.request
         remake = lambda new: self.remade(new, poem, request.form, prepared.script, request.cipai)  # noqa: E731
-        polished, new_row, changes = self.polisher.polish(poem, row, fixed, request.tones, remake)
+        polished, new_row, changes = self.polisher.polish(poem, row, fixed, request.tones, remake,
+                                                          request.rhyme_as_read)
         polished.draft, polished.polished = poem.text, [c.to_dict() for c in changes]
         return polished, new_row
 

@@ -10,8 +10,9 @@ from .no_copy import NoCopy, corpus_tables, extend_hash, line_hash
 from .no_repeat import NoRepeat
 from .position_mask import PositionMask
 from .rhyme import Rhyme
+from .rhyme_reading import RhymeReading
 from .theme import THEME_FADE, Theme
 
 __all__ = ["MAX_CHAINS", "NEG_INF", "THEME_FADE", "CiRhyme", "EndAfterPeriod", "Env", "LineStart", "NoCopy",
            "NoRepeat", "PositionMask",
-           "Rhyme", "Rule", "Step", "Theme", "block", "corpus_tables", "extend_hash", "line_hash"]
+           "Rhyme", "RhymeReading", "Rule", "Step", "Theme", "block", "corpus_tables", "extend_hash", "line_hash"]

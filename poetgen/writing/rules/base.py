@@ -30,10 +30,21 @@ class Env:
     group_members: np.ndarray  # bool [V, 平水韵 平 groups]
     corpus_lines: np.ndarray | None  # int64 [N, 2]: (hash of a line but its last character, that character)
     ci_members: np.ndarray | None = None  # bool [V, 2, 词林正韵 部]: a character's 平 and 仄 部
+    # The groups a character rhymes in as the poets rhymed it (verse/readings.py): bool [V, 平
+    # groups], and the pairs whose first character tells otherwise: (before [K], character [K],
+    # bool [K, 平 groups]). None: as group_members says, no pairs.
+    as_read: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def n_groups(self) -> int:
         return self.group_members.shape[1]
+
+    @property
+    def readings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if self.as_read is not None:
+            return self.as_read
+        none = np.zeros(0, np.int32)
+        return self.group_members, none, none, np.zeros((0, self.n_groups), bool)
 
 
 class Step(NamedTuple):

@@ -1,0 +1,90 @@
+"""Rhyme as read: at a rhyme position, a 多音字 only in a group the poets rhymed it in after the
+character before it (verse/readings.py: 送君行 rhymes in 庚, never in 陽, though 行 is in both).
+Beside `Rhyme`, which keeps the groups of the table: this rule keeps its own open groups,
+narrowed by the groups each rhyme is read in, so every rhyme of a poem is read in one group.
+
+Contract: at a rhyme position a character is allowed when one of the rule's open groups is among
+those it is read in after the character before it; writing it narrows the open groups to those.
+A forced character read in none of them (a user's 藏尾) narrows by the table instead, so the
+poem goes on under `Rhyme` alone rather than with nothing allowed."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .base import Rule, Step, block
+
+
+class RhymeReading(Rule):
+    name = "rhyme_reading"
+    per_poem = ("rhyme_at", "groups")
+
+    def __init__(self, rhyme_at: np.ndarray, groups: np.ndarray):
+        self.rhyme_at = rhyme_at  # bool [B, T]: the columns that rhyme
+        self.groups = groups  # bool [B, G]: the groups a poem may rhyme in before it starts
+
+    def inputs(self):
+        return {"rhyme_at": self.rhyme_at}
+
+    def init_state(self, batch: int):
+        return {"groups": self.groups}
+
+    @staticmethod
+    def narrow(groups: np.ndarray, rhyme_at: np.ndarray, tokens: np.ndarray, env) -> np.ndarray:
+        """The groups still open after `tokens` were written (host side: a rewrite's state)."""
+        as_read, pair_prev, pair_char, pair_groups = env.readings
+        for t in np.flatnonzero(rhyme_at):
+            before = tokens[t - 1] if t else -1
+            pair = np.flatnonzero((pair_prev == before) & (pair_char == tokens[t]))
+            read = pair_groups[pair[0]] if len(pair) else as_read[tokens[t]]
+            narrowed = groups & read
+            groups = narrowed if narrowed.any() else groups & env.group_members[tokens[t]]
+        return groups
+
+    @classmethod
+    def tables(cls, env):
+        as_read, pair_prev, pair_char, pair_groups = env.readings
+        return {"as_read": tf.constant(as_read, tf.bool), "as_read_t": tf.constant(as_read.T, tf.float32),
+                "members": tf.constant(env.group_members, tf.bool),
+                "pair_prev": tf.constant(pair_prev, tf.int32), "pair_char": tf.constant(pair_char, tf.int32),
+                "pair_groups": tf.constant(pair_groups, tf.bool)}
+
+    @classmethod
+    def specs(cls, env):
+        return ({"rhyme_at": tf.TensorSpec([None, None], tf.bool)},
+                {"groups": tf.TensorSpec([None, env.n_groups], tf.bool)})
+
+    @classmethod
+    def mask(cls, logits, step: Step):
+        here = step.inputs["rhyme_at"][:, step.t]
+
+        def rhymes():
+            tables, open_groups = step.tables, tf.cast(step.state["groups"], tf.float32)
+            allowed = tf.matmul(open_groups, tables["as_read_t"]) > 0  # [B, V]
+            # The pairs opened by each poem's last character override their characters' rows.
+            at = tf.where(tf.equal(tables["pair_prev"][None, :], step.prev[:, None]))  # [M, 2]: (poem, pair)
+            pair_ok = tf.reduce_any(tf.logical_and(tf.gather(tables["pair_groups"], at[:, 1]),
+                                                   tf.gather(step.state["groups"], at[:, 0])), axis=1)
+            where = tf.stack([at[:, 0], tf.cast(tf.gather(tables["pair_char"], at[:, 1]), tf.int64)], axis=1)
+            allowed = tf.tensor_scatter_nd_update(allowed, where, pair_ok)
+            return block(logits, tf.logical_and(here[:, None], tf.logical_not(allowed)))
+
+        return tf.cond(tf.reduce_any(here), rhymes, lambda: logits)
+
+    @classmethod
+    def update(cls, token, step: Step):
+        here = step.inputs["rhyme_at"][:, step.t]
+        tables, groups = step.tables, step.state["groups"]
+
+        def narrowed():
+            pair = tf.logical_and(tf.equal(tables["pair_prev"][None, :], step.prev[:, None]),
+                                  tf.equal(tables["pair_char"][None, :], token[:, None]))  # [B, K]: one at most
+            by_pair = tf.matmul(tf.cast(pair, tf.float32), tf.cast(tables["pair_groups"], tf.float32)) > 0
+            read = tf.where(tf.reduce_any(pair, axis=1, keepdims=True), by_pair, tf.gather(tables["as_read"], token))
+            kept = tf.logical_and(groups, read)
+            by_table = tf.logical_and(groups, tf.gather(tables["members"], token))
+            kept = tf.where(tf.reduce_any(kept, axis=1, keepdims=True), kept, by_table)
+            return tf.where(here[:, None], kept, groups)
+
+        return {"groups": tf.cond(tf.reduce_any(here), narrowed, lambda: groups)}
