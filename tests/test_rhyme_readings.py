@@ -46,3 +46,15 @@ def test_the_shipped_table_is_the_corpus_one_and_reads():
     assert readings().groups("君", "行", table) == {table.group_index("庚")}
     assert readings().groups("雁", "行", table) == {table.group_index("陽")}
 
+
+
+def test_the_check_notes_a_rhyme_the_ear_hears_apart_without_faulting_it():
+    from poetgen.verse.check import check_text
+
+    heard = check_text("江上秋风落夕阳，长亭挥手送君行。一杯浊酒无人识，明月孤舟过楚乡。")
+    assert heard.ok and heard.heard_apart == [1]  # 行 is in 陽 by the table: 合律 all the same
+    assert "合律（注：第2句「君行」，诗人多押庚韵" in heard.verdict
+    plain = check_text("江上秋风落夕阳，长亭挥手雁成行。一杯浊酒无人识，明月孤舟过楚乡。")
+    assert plain.heard_apart == [] and "注" not in plain.verdict
+    unrhymed = check_text("江上秋风落夕阳，长亭挥手送君行。一杯浊酒无人识，明月孤舟过楚天。")
+    assert not unrhymed.rhymes and unrhymed.heard_apart == []  # no group shared: 出韵 says it all

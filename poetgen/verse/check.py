@@ -14,6 +14,7 @@ from .ci_rhymes import NAMES as BU_NAMES
 from .ci_rhymes import bu_of
 from .patterns import Pattern, fits, has_gu_ping, has_san_ping_wei, patterns
 from .pingshui import EITHER, PING, RhymeTable, rhyme_table
+from .readings import readings
 from .tunes import CiPattern, by_shape, find
 
 # ----------------------------------------------------------------------------- checking
@@ -76,6 +77,9 @@ class Report:
     stanza: int = 0  # a ci's line that opens its 下阕 (0: one stanza, or a shi)
     gu_ping: list[int] = field(default_factory=list)  # lines with 孤平
     san_ping_wei: list[int] = field(default_factory=list)  # lines with 三平尾
+    # Rhyme lines whose 多音字, read after the character before it, the poets rhymed in other
+    # groups only (送君行 among 陽 rhymes): no fault of the 格律, a note for the reader's ear.
+    heard_apart: list[int] = field(default_factory=list)
     verdict: str = ""
 
     @property
@@ -112,6 +116,7 @@ def check(text: str, table: RhymeTable | None = None) -> Report:
     shared = set.intersection(*(table.ping_groups(ch) for ch in report.rhyme_chars))
     report.rhymes = bool(shared)
     report.rhyme_group = table.groups[min(shared)] if shared else ""
+    report.heard_apart = heard_apart(lines, report.rhyme_lines, shared, table)
     report.gu_ping = [i for i, t in enumerate(tones) if has_gu_ping(t)]
     report.san_ping_wei = [i for i, t in enumerate(tones) if has_san_ping_wei(t)]
     faults = []
@@ -125,7 +130,19 @@ def check(text: str, table: RhymeTable | None = None) -> Report:
         faults.append("三平尾")
     rhyme = f"押{report.rhyme_group}韵" if report.rhymes else "出韵"
     report.verdict = f"{form} · {best.name} · {rhyme} · " + ("合律" if not faults else "，".join(faults))
+    for i in report.heard_apart:
+        heard = "、".join(table.short_name(g) for g in sorted(readings().groups(lines[i][-2], lines[i][-1], table)))
+        report.verdict += f"（注：第{i + 1}句「{lines[i][-2:]}」，诗人多押{heard}韵，读来或似出韵）"
     return report
+
+
+def heard_apart(lines: list[str], rhyme_lines: list[int], shared: set[int], table: RhymeTable) -> list[int]:
+    """The rhyme lines whose last character, read after the one before it, the poets rhymed in
+    none of the groups the rhymes share (verse/readings.py); none where they share no group."""
+    if not shared:
+        return []
+    return [i for i in rhyme_lines if len(lines[i]) >= 2
+            and not readings().groups(lines[i][-2], lines[i][-1], table) & shared]
 
 
 def _rhyme_share(lines: list[str], p: Pattern, table: RhymeTable) -> bool:
