@@ -64,8 +64,51 @@ def test_the_places_a_finished_poem_allows_at_a_rhyme_follow_the_reading_too():
     tok = Tokenizer.build(["".join(lines) + "王方塘"], min_count=1)
     table = rhyme_table()
     allowed = Allowed(Vocabulary(tok, table), table, Script(tok.index))
-    report = {"pattern": "平起首句入韵", "rhyme_lines": [0, 1, 3], "rhyme_chars": [x[-1] for x in lines]}
+    report = {"pattern": "平起首句入韵", "rhyme_lines": [0, 1, 3], "rhyme_chars": [lines[i][-1] for i in (0, 1, 3)]}
     poem = SimpleNamespace(form="七绝", lines=lines, report=report)
     plain, as_read = allowed(poem, "strict", 1, 6), allowed(poem, "strict", 1, 6, as_read=True)
     assert plain[tok.index["行"]] and not as_read[tok.index["行"]]
     assert as_read[tok.index["王"]] and as_read[tok.index["方"]] and not as_read[tok.index["江"]]
+
+
+def allowed_for(text_lines, extra=""):
+    from poetgen.model.tokenizer import Tokenizer
+    from poetgen.text.script import Script
+    from poetgen.verse.pingshui import rhyme_table
+    from poetgen.writing.allowed import Allowed
+    from poetgen.writing.vocabulary import Vocabulary
+
+    tok = Tokenizer.build(["".join(text_lines) + extra], min_count=1)
+    table = rhyme_table()
+    return tok, Allowed(Vocabulary(tok, table), table, Script(tok.index))
+
+
+def test_the_other_rhymes_are_read_as_written_not_as_shown():
+    """A poem is shown simplified; its rhymes are the model's characters. 谿 (齊) shows as 溪, which
+    read back is 溪 of no 平 group: taken from the shown text, no character would rhyme with it
+    (an old id's 换字 found no candidate)."""
+    from types import SimpleNamespace
+
+    written = ["雨過前村綠滿蹊", "白雲深處水東西", "誰家小院春無主", "一夜梅花落滿谿"]
+    tok, allowed = allowed_for(written, "題啼齊")
+    report = {"pattern": "仄起首句入韵", "rhyme_lines": [0, 1, 3], "rhyme_chars": [written[i][-1] for i in (0, 1, 3)]}
+    shown = ["雨过前村绿满蹊", "白云深处水东西", "谁家小院春无主", "一夜梅花落满溪"]
+    poem = SimpleNamespace(form="七绝", lines=shown, report=report)
+    for as_read in (False, True):
+        here = allowed(poem, "strict", 1, 6, as_read)
+        assert here[tok.index["題"]] and here[tok.index["齊"]] and not here[tok.index["春"]]
+
+
+def test_polishing_keeps_the_rhyme_read_as_it_was():
+    """Just before a rhyme, polishing may put only a character after which the rhyme is still read
+    in the poem's group: in a 陽 poem, 成行 reads 陽 but 人行 and 君行 庚."""
+    from types import SimpleNamespace
+
+    lines = ["江上秋風落夕陽", "天邊歸雁已成行", "一杯濁酒無人識", "明月孤舟過楚鄉"]
+    tok, allowed = allowed_for(lines, "人君")
+    report = {"pattern": "平起首句入韵", "rhyme_lines": [0, 1, 3], "rhyme_chars": [lines[i][-1] for i in (0, 1, 3)]}
+    poem = SimpleNamespace(form="七绝", lines=lines, report=report)
+    keeps = allowed.keeps_reading(poem, 1, 5)
+    assert keeps[tok.index["成"]] and not keeps[tok.index["人"]] and not keeps[tok.index["君"]]
+    assert keeps[tok.index["雁"]]  # no pair of its own: 行 as the character reads, 陽 among its groups
+    assert allowed.keeps_reading(poem, 1, 4).all() and allowed.keeps_reading(poem, 2, 5).all()

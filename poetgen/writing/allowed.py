@@ -34,28 +34,45 @@ class Allowed:
         if pattern is None:
             return allowed
         if position == len(poem.lines[line]) - 1 and line in pattern.rhymes:
-            others = [i for i in report["rhyme_lines"] if i != line]
+            # The other rhymes as the check read them: the model's characters, not the shown ones
+            # (溪 shown, 谿 written: simplified and back, a character can change its groups).
+            ends = {i: c for i, c in zip(report["rhyme_lines"], report["rhyme_chars"]) if i != line}
             if as_read:
-                return allowed & self.read_as_rhyme(poem, line, others)
-            ends = [self.script.to_model(poem.lines[i][-1]) for i in others]
-            groups = sorted(set.intersection(*(table.ping_groups(c) for c in ends)))
+                return allowed & self.read_as_rhyme(poem, line, ends)
+            groups = sorted(set.intersection(*(table.ping_groups(c) for c in ends.values())))
             allowed &= vocab.members[:, groups].any(axis=1)
         elif tones == "strict" and pattern.fixed_tone(line, position) is not None:
             allowed &= vocab.ping if pattern.fixed_tone(line, position) == PING else vocab.ze
         return allowed
 
-    def read_as_rhyme(self, poem, line: int, others: list[int]) -> np.ndarray:
+    def shared_as_read(self, poem, ends: dict[int, str]) -> set[int]:
+        """The groups in which every rhyme of `ends` (line -> its character, the model's) is read
+        after the character before it; the table's groups where no group is."""
+        groups = set.intersection(*(set(self.readings.groups(self.script.to_model(poem.lines[i][-2]), c, self.table))
+                                    for i, c in ends.items()))
+        return groups or set.intersection(*(self.table.ping_groups(c) for c in ends.values()))
+
+    def read_as_rhyme(self, poem, line: int, ends: dict[int, str]) -> np.ndarray:
         """At the rhyme of `line`: the characters read, after the one before them, in a group in
-        which the other rhymes are read too (the table's groups where no group is)."""
-        model = [self.script.to_model(c) for c in poem.lines[line]]
-        groups = set.intersection(*(set(self.readings.groups(self.script.to_model(poem.lines[i][-2]),
-                                                            self.script.to_model(poem.lines[i][-1]), self.table))
-                                    for i in others))
-        if not groups:
-            groups = set.intersection(*(self.table.ping_groups(self.script.to_model(poem.lines[i][-1]))
-                                        for i in others))
-        before = self.tokenizer.index.get(model[-2], -1)
-        return self.vocab.read_after(before)[:, sorted(groups)].any(axis=1)
+        which the other rhymes are read too."""
+        before = self.tokenizer.index.get(self.script.to_model(poem.lines[line][-2]), -1)
+        return self.vocab.read_after(before)[:, sorted(self.shared_as_read(poem, ends))].any(axis=1)
+
+    def keeps_reading(self, poem, line: int, position: int) -> np.ndarray:
+        """Polishing changes one character in place: just before a rhyme, only a character after
+        which that rhyme is still read in a group the other rhymes share (成行 reads 陽, 人行 庚)."""
+        every = np.ones(len(self.tokenizer), bool)
+        report = poem.report
+        rhymes = dict(zip(report.get("rhyme_lines", []), report.get("rhyme_chars", [])))
+        rhyme = self.tokenizer.index.get(rhymes.get(line, ""))
+        if poem.form not in FORMS or rhyme is None or position != len(poem.lines[line]) - 2 or len(rhymes) < 2:
+            return every
+        shared = sorted(self.shared_as_read(poem, {i: c for i, c in rhymes.items() if i != line}))
+        as_read, pair_prev, pair_char, pair_groups = self.vocab.readings
+        keeps = np.full(len(self.tokenizer), as_read[rhyme, shared].any())
+        after = pair_char == rhyme
+        keeps[pair_prev[after]] = pair_groups[after][:, shared].any(axis=1)
+        return keeps
 
     def in_ci(self, poem, tones: str, line: int, position: int) -> np.ndarray:
         """The same for a ci: at a rhyme position, a character of the 部 its chain's other

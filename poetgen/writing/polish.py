@@ -92,7 +92,10 @@ class Polisher:
         tries = []
         for k in weakest:
             line, position = places[k]
-            choice = np.where(self.allowed(poem, tones, line, position, as_read), logp[k], -np.inf)
+            allowed = self.allowed(poem, tones, line, position, as_read)
+            if as_read and tones != "off":  # a change in place must not misread the rhyme after it
+                allowed &= self.allowed.keeps_reading(poem, line, position)
+            choice = np.where(allowed, logp[k], -np.inf)
             choice[current] = -np.inf  # nor a character the poem already has
             line_cols = cols[[n for n, (i, _) in enumerate(places) if i == line]]
             for token in np.argsort(-choice, kind="stable")[:POLISH_CHOICES]:
