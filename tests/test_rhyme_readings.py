@@ -2,6 +2,7 @@
 looked up by the character before it (test_shipped: the shipped model rhymes by it)."""
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -25,6 +26,8 @@ def test_a_character_keeps_the_groups_of_a_tenth_of_its_uses_and_a_pair_says_its
     data = rhyme_readings.derive([GENG] * 30 + [YANG] * 2, table)
     assert data["chars"] == {"行": ["下平聲八庚"]} and data["pairs"] == {}
     assert rhyme_readings.derive([GENG, {"form": "词", "text": GENG["text"]}], table)["poems"] == 1
+    # exactly a tenth is kept (3 of 30: no float rounding drops it)
+    assert rhyme_readings.kept(Counter({("行", "庚"): 27, ("行", "陽"): 3}), 10) == {"行": ["庚", "陽"]}
 
 
 def test_a_pair_overrides_its_character_and_an_unknown_character_keeps_the_table():

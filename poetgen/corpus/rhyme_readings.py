@@ -59,7 +59,7 @@ def kept(counts: Counter, least: int) -> dict[str, list[str]]:
     for key, groups in by_key.items():
         total = sum(groups.values())
         if total >= least:
-            out[key] = sorted(g for g, n in groups.items() if n >= MIN_SHARE * total)
+            out[key] = sorted(g for g, n in groups.items() if round(n / total, 9) >= MIN_SHARE)  # 3 of 30 is a tenth
     return out
 
 
