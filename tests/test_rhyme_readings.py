@@ -61,3 +61,13 @@ def test_the_check_notes_a_rhyme_the_ear_hears_apart_without_faulting_it():
     assert plain.heard_apart == [] and "注" not in plain.verdict
     unrhymed = check_text("江上秋风落夕阳，长亭挥手送君行。一杯浊酒无人识，明月孤舟过楚天。")
     assert not unrhymed.rhymes and unrhymed.heard_apart == []  # no group shared: 出韵 says it all
+
+
+def test_the_check_tab_marks_such_a_rhyme_on_the_poem():
+    from poetgen.app.render import render_report
+    from poetgen.verse.check import check_text
+
+    text = "江上秋风落夕阳，长亭挥手送君行。一杯浊酒无人识，明月孤舟过楚乡。"
+    html = render_report(check_text(text), text)
+    assert html.count('class="rhyme heard"') == 1 and 'class="rhyme heard" title="多音字' in html
+    assert '<span class="rhyme heard" title="多音字：诗人押此字多在他韵，读来或似出韵">行</span>' in html

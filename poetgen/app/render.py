@@ -25,6 +25,7 @@ CSS = """
   "Noto Serif CJK TC", serif; }
 .poem .bad { color: #c0392b; text-decoration: underline wavy; }
 .poem .rhyme { color: #1f6fb2; font-weight: bold; }
+.poem .heard { text-decoration: underline dotted #b7791f; text-underline-offset: 0.2em; }
 .poem .changed { color: #1e7b34; background: #e4f4e4; border-radius: 3px; }
 .poem .stanza { display: block; block-size: 0.9em; }
 .meta { color: #7a7062; font-size: 0.85em; word-break: break-all; }
@@ -45,12 +46,13 @@ CSS = """
 def marked_lines(lines: list[str], marks: list[str], report: dict, polished: list[dict] | None = None) -> str:
     """The lines of a poem, each with its mark: rhymes in the rhyme colour, a character off
     its pattern in red with the tone it should have on hover, a character polishing put in
-    marked with the draft's on hover."""
+    marked with the draft's on hover, a rhyme the poets read in another group (heard_apart) dotted."""
     bad = {tuple(v) for v in report.get("violations", [])}
     drafted = {}
     for change in polished or []:  # a place changed twice shows the draft's character
         drafted.setdefault((change["line"], change["position"]), change["from"])
     rhyme_lines = set(report.get("rhyme_lines", []))
+    heard = set(report.get("heard_apart", []))
     expected = report.get("expected", [])
     out = []
     for i, (line, mark) in enumerate(zip(lines, marks)):
@@ -62,6 +64,9 @@ def marked_lines(lines: list[str], marks: list[str], report: dict, polished: lis
                 titles.append("应为" + (expected[i][j] if i < len(expected) and j < len(expected[i]) else ""))
             elif j == len(line) - 1 and i in rhyme_lines:
                 kinds.append("rhyme")
+                if i in heard:
+                    kinds.append("heard")
+                    titles.append("多音字：诗人押此字多在他韵，读来或似出韵")
             if (i, j) in drafted:
                 kinds.append("changed")
                 titles.append(f"初稿为“{drafted[i, j]}”")
