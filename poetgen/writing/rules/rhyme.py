@@ -10,10 +10,11 @@ import tensorflow as tf
 from .base import Rule, Step, block
 
 
-class Rhyme(Rule):
-    name = "rhyme"
+class RhymeGroups(Rule):
+    """What a rule over the rhyme positions and the groups still open to a poem is given and
+    keeps (Rhyme's groups by the table, RhymeReading's by the readings)."""
+
     per_poem = ("rhyme_at", "groups")
-    needs_counts = True
 
     def __init__(self, rhyme_at: np.ndarray, groups: np.ndarray):
         self.rhyme_at = rhyme_at  # bool [B, T]: the columns that rhyme
@@ -24,6 +25,16 @@ class Rhyme(Rule):
 
     def init_state(self, batch: int):
         return {"groups": self.groups}
+
+    @classmethod
+    def specs(cls, env):
+        return ({"rhyme_at": tf.TensorSpec([None, None], tf.bool)},
+                {"groups": tf.TensorSpec([None, env.n_groups], tf.bool)})
+
+
+class Rhyme(RhymeGroups):
+    name = "rhyme"
+    needs_counts = True
 
     @staticmethod
     def narrow(groups: np.ndarray, rhyme_at: np.ndarray, tokens: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -36,11 +47,6 @@ class Rhyme(Rule):
     def tables(cls, env):
         return {"group_members": tf.constant(env.group_members, tf.bool),
                 "group_members_t": tf.constant(env.group_members.T, tf.float32)}
-
-    @classmethod
-    def specs(cls, env):
-        return ({"rhyme_at": tf.TensorSpec([None, None], tf.bool)},
-                {"groups": tf.TensorSpec([None, env.n_groups], tf.bool)})
 
     @classmethod
     def mask(cls, logits, step: Step):

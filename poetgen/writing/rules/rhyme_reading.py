@@ -13,22 +13,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .base import Rule, Step, block
+from .base import Step, block
+from .rhyme import RhymeGroups
 
 
-class RhymeReading(Rule):
+class RhymeReading(RhymeGroups):
     name = "rhyme_reading"
-    per_poem = ("rhyme_at", "groups")
-
-    def __init__(self, rhyme_at: np.ndarray, groups: np.ndarray):
-        self.rhyme_at = rhyme_at  # bool [B, T]: the columns that rhyme
-        self.groups = groups  # bool [B, G]: the groups a poem may rhyme in before it starts
-
-    def inputs(self):
-        return {"rhyme_at": self.rhyme_at}
-
-    def init_state(self, batch: int):
-        return {"groups": self.groups}
 
     @staticmethod
     def narrow(groups: np.ndarray, rhyme_at: np.ndarray, tokens: np.ndarray, env) -> np.ndarray:
@@ -49,11 +39,6 @@ class RhymeReading(Rule):
                 "members": tf.constant(env.group_members, tf.bool),
                 "pair_prev": tf.constant(pair_prev, tf.int32), "pair_char": tf.constant(pair_char, tf.int32),
                 "pair_groups": tf.constant(pair_groups, tf.bool)}
-
-    @classmethod
-    def specs(cls, env):
-        return ({"rhyme_at": tf.TensorSpec([None, None], tf.bool)},
-                {"groups": tf.TensorSpec([None, env.n_groups], tf.bool)})
 
     @classmethod
     def mask(cls, logits, step: Step):
