@@ -66,7 +66,7 @@ class Poet:
         self.vocab = Vocabulary(tokenizer, self.table)
         lines = corpus_lines(self._corpus_texts(), tokenizer)
         self.decoder = Decoder(model, tokenizer, self.vocab.members, lines, self.vocab.ci_members,
-                               self.vocab.readings)
+                               self.vocab.read_tables)
         self.script = Script(tokenizer.index)
         self.requests = RequestMaker(tokenizer, self.table, self.script, has_corpus=lines is not None)
         self.merging = MergingDecoder(self.decoder)

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from poetgen.writing.rules import Env, RhymeReading
+from poetgen.writing.rules import Env, ReadTables, RhymeReading
 
 
 def reading_env(tok, members):
@@ -10,7 +10,7 @@ def reading_env(tok, members):
     as_read = members.copy()
     as_read[tok.index["月"], 1] = False
     pairs = (np.array([tok.index["山"]], np.int32), np.array([tok.index["月"]], np.int32), np.array([[False, True]]))
-    return Env(tok, len(tok), members, None, as_read=(as_read, *pairs))
+    return Env(tok, len(tok), members, None, read_tables=ReadTables(as_read, *pairs))
 
 
 def test_a_rhyme_is_allowed_only_in_a_group_it_is_read_in(tok, env, step, allowed_of):

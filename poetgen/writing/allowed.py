@@ -56,7 +56,7 @@ class Allowed:
         """At the rhyme of `line`: the characters read, after the one before them, in a group in
         which the other rhymes are read too."""
         before = self.tokenizer.index.get(self.script.to_model(poem.lines[line][-2]), -1)
-        return self.vocab.read_after(before)[:, sorted(self.shared_as_read(poem, ends))].any(axis=1)
+        return self.vocab.read_tables.after(before)[:, sorted(self.shared_as_read(poem, ends))].any(axis=1)
 
     def keeps_reading(self, poem, line: int, position: int) -> np.ndarray:
         """Polishing changes one character in place: just before a rhyme, only a character after
@@ -68,10 +68,10 @@ class Allowed:
         if poem.form not in FORMS or rhyme is None or position != len(poem.lines[line]) - 2 or len(rhymes) < 2:
             return every
         shared = sorted(self.shared_as_read(poem, {i: c for i, c in rhymes.items() if i != line}))
-        as_read, pair_prev, pair_char, pair_groups = self.vocab.readings
-        keeps = np.full(len(self.tokenizer), as_read[rhyme, shared].any())
-        after = pair_char == rhyme
-        keeps[pair_prev[after]] = pair_groups[after][:, shared].any(axis=1)
+        reads = self.vocab.read_tables
+        keeps = np.full(len(self.tokenizer), reads.as_read[rhyme, shared].any())
+        after = reads.pair_char == rhyme
+        keeps[reads.pair_prev[after]] = reads.pair_groups[after][:, shared].any(axis=1)
         return keeps
 
     def in_ci(self, poem, tones: str, line: int, position: int) -> np.ndarray:

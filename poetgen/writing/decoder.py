@@ -17,7 +17,7 @@ from ..model.tokenizer import Tokenizer
 from .decode_loop import RULES, DecodeLoop, draw_mode
 from .params import Sampling
 from .plan import MergeKey, Plan
-from .rules import NEG_INF, Env, extend_hash
+from .rules import NEG_INF, Env, ReadTables, extend_hash
 
 __all__ = ["NEG_INF", "Decoder", "Plan", "Sampling", "extend_hash"]
 
@@ -34,7 +34,7 @@ class Decoder:
 
     def __init__(self, model, tokenizer: Tokenizer, group_members: np.ndarray | None = None,
                  corpus_lines: np.ndarray | None = None, ci_members: np.ndarray | None = None,
-                 as_read: tuple | None = None):
+                 read_tables: ReadTables | None = None):
         self.tokenizer = tokenizer
         get = lambda name: [tf.constant(w) for w in model.get_layer(name).get_weights()]  # noqa: E731
         names = {layer.name for layer in model.layers}
@@ -61,7 +61,7 @@ class Decoder:
         self.has_corpus = corpus_lines is not None
         if ci_members is None:
             ci_members = np.zeros((self.vocab_size, 2, 1), bool)
-        env = Env(tokenizer, self.vocab_size, group_members, corpus_lines, ci_members, as_read)
+        env = Env(tokenizer, self.vocab_size, group_members, corpus_lines, ci_members, read_tables)
         self.env = env
         self.rule_tables = {name: cls.tables(env) for name, cls in RULES.items()}
         self.is_char = tf.constant(np.arange(self.vocab_size) >= tokenizer.first_char)

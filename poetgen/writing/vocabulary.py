@@ -10,6 +10,7 @@ from ..verse.ci_rhymes import NAMES as BU_NAMES
 from ..verse.ci_rhymes import bu_of
 from ..verse.pingshui import PING, ZE, RhymeTable
 from ..verse.readings import readings
+from .rules import ReadTables
 
 MASK_CHARS, MASK_BODY, MASK_FORMS, MASK_PING, MASK_ZE = range(5)
 
@@ -36,7 +37,7 @@ class Vocabulary:
             for g in table.ping_groups(ch):
                 self.members[i, g] = True
         self.group_sizes = self.members.sum(axis=0)
-        self.readings = self.rhyme_readings()  # Env.as_read: the groups poets rhymed each character in
+        self.read_tables = self.rhyme_readings()
         # 词林正韵: [V, 2, 部], a character's 部 in its 平 readings and in its 仄 ones.
         self.ci_members = np.zeros((v, 2, len(BU_NAMES)), bool)
         for i in range(tokenizer.first_char, v):
@@ -52,9 +53,9 @@ class Vocabulary:
         masks[MASK_ZE] = masks[MASK_CHARS] & self.ze
         self.masks = masks
 
-    def rhyme_readings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The groups each character rhymes in as the poets rhymed it ([V, G]), and where the
-        character before it tells otherwise, those pairs: (before, character, their groups [K, G])."""
+    def rhyme_readings(self) -> ReadTables:
+        """The groups each character rhymes in as the poets rhymed it, and the pairs where the
+        character before it tells otherwise."""
         tok, table, known = self.tokenizer, self.table, readings()
         as_read = self.members.copy()
         for ch in known.chars:
@@ -66,16 +67,8 @@ class Vocabulary:
         groups = np.zeros((len(pairs), table.n_ping), bool)
         for k, (_, _, gs) in enumerate(pairs):
             groups[k, list(gs)] = True
-        return (as_read, np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32),
-                groups)
-
-    def read_after(self, before: int) -> np.ndarray:
-        """[V, G]: the groups each character rhymes in after the token `before`, as read."""
-        as_read, pair_prev, pair_char, pair_groups = self.readings
-        rows = as_read.copy()
-        here = pair_prev == before
-        rows[pair_char[here]] = pair_groups[here]
-        return rows
+        return ReadTables(as_read, np.array([p[0] for p in pairs], np.int32),
+                          np.array([p[1] for p in pairs], np.int32), groups)
 
     def char(self, token: int) -> str:
         return self.tokenizer.tokens[token]

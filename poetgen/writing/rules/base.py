@@ -21,6 +21,23 @@ from ...model.tokenizer import Tokenizer
 NEG_INF = -1e9  # a finite "-inf": keeps softmax arithmetic free of NaN
 
 
+class ReadTables(NamedTuple):
+    """The groups a character rhymes in as the poets rhymed it (verse/readings.py), over the
+    model's vocabulary: its own row, and the pairs whose first character tells otherwise."""
+
+    as_read: np.ndarray  # bool [V, 平 groups]
+    pair_prev: np.ndarray  # int32 [K]: the character before
+    pair_char: np.ndarray  # int32 [K]: the rhyme
+    pair_groups: np.ndarray  # bool [K, 平 groups]: the groups that pair is read in
+
+    def after(self, before: int) -> np.ndarray:
+        """[V, G]: the groups each character rhymes in after the token `before`."""
+        rows = self.as_read.copy()
+        here = self.pair_prev == before
+        rows[self.pair_char[here]] = self.pair_groups[here]
+        return rows
+
+
 @dataclass(frozen=True)
 class Env:
     """What rules may precompute their tables from, once per decoder."""
@@ -30,21 +47,18 @@ class Env:
     group_members: np.ndarray  # bool [V, 平水韵 平 groups]
     corpus_lines: np.ndarray | None  # int64 [N, 2]: (hash of a line but its last character, that character)
     ci_members: np.ndarray | None = None  # bool [V, 2, 词林正韵 部]: a character's 平 and 仄 部
-    # The groups a character rhymes in as the poets rhymed it (verse/readings.py): bool [V, 平
-    # groups], and the pairs whose first character tells otherwise: (before [K], character [K],
-    # bool [K, 平 groups]). None: as group_members says, no pairs.
-    as_read: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    read_tables: ReadTables | None = None  # None: every character read as group_members says
 
     @property
     def n_groups(self) -> int:
         return self.group_members.shape[1]
 
     @property
-    def readings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if self.as_read is not None:
-            return self.as_read
+    def reads(self) -> ReadTables:
+        if self.read_tables is not None:
+            return self.read_tables
         none = np.zeros(0, np.int32)
-        return self.group_members, none, none, np.zeros((0, self.n_groups), bool)
+        return ReadTables(self.group_members, none, none, np.zeros((0, self.n_groups), bool))
 
 
 class Step(NamedTuple):

@@ -23,22 +23,20 @@ class RhymeReading(RhymeGroups):
     @staticmethod
     def narrow(groups: np.ndarray, rhyme_at: np.ndarray, tokens: np.ndarray, env) -> np.ndarray:
         """The groups still open after `tokens` were written (host side: a rewrite's state)."""
-        as_read, pair_prev, pair_char, pair_groups = env.readings
         for t in np.flatnonzero(rhyme_at):
-            before = tokens[t - 1] if t else -1
-            pair = np.flatnonzero((pair_prev == before) & (pair_char == tokens[t]))
-            read = pair_groups[pair[0]] if len(pair) else as_read[tokens[t]]
+            read = env.reads.after(tokens[t - 1] if t else -1)[tokens[t]]
             narrowed = groups & read
             groups = narrowed if narrowed.any() else groups & env.group_members[tokens[t]]
         return groups
 
     @classmethod
     def tables(cls, env):
-        as_read, pair_prev, pair_char, pair_groups = env.readings
-        return {"as_read": tf.constant(as_read, tf.bool), "as_read_t": tf.constant(as_read.T, tf.float32),
+        reads = env.reads
+        return {"as_read": tf.constant(reads.as_read, tf.bool), "as_read_t": tf.constant(reads.as_read.T, tf.float32),
                 "members": tf.constant(env.group_members, tf.bool),
-                "pair_prev": tf.constant(pair_prev, tf.int32), "pair_char": tf.constant(pair_char, tf.int32),
-                "pair_groups": tf.constant(pair_groups, tf.bool)}
+                "pair_prev": tf.constant(reads.pair_prev, tf.int32),
+                "pair_char": tf.constant(reads.pair_char, tf.int32),
+                "pair_groups": tf.constant(reads.pair_groups, tf.bool)}
 
     @classmethod
     def mask(cls, logits, step: Step):
