@@ -4,6 +4,9 @@ the rule changed, for a readers' panel on exactly those (`--changed FILE`).
 
     python -m benchmarks.rhyme_readings --seeds 12 --changed /tmp/changed.json
 
+First the case that showed the fault: eight 七绝 after "江上秋風落夕陽，長亭揮手送君" in 陽, with
+and without the rule, and the characters they rhyme there (`--seeds 0`: only that).
+
 A poem counts as misread when no 平水韵 group holds every rhyme as read after the character
 before it (verse/readings.py), though the table's groups pass the 格律 check.
 """
@@ -33,6 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--changed", default=None, help="write the pairs of poems the rule changed here")
     args = parser.parse_args(argv)
     poet = Poet.load()
+    for flag in (False, True):
+        poems = poet.write(form="七绝", start="江上秋風落夕陽，長亭揮手送君", rhyme="陽", n=8, seed=1,
+                           script="traditional", rhyme_as_read=flag)
+        print(f"送君… in 陽, rhyme_as_read={flag}: " + " ".join(p.text.split("\n")[1][-2] for p in poems))
     counts = {False: [0, 0], True: [0, 0]}
     changed = []
     tick = time.time()
@@ -49,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
                     changed.append({"form": form, "style": style, "seed": seed, "before": before.text,
                                     "after": after.text, "misread_before": misread(before, poet.table)})
     for flag, (poems, bad) in counts.items():
-        print(f"rhyme_as_read={flag}: {bad} of {poems} poems misread ({bad / poems:.1%})")
+        if poems:
+            print(f"rhyme_as_read={flag}: {bad} of {poems} poems misread ({bad / poems:.1%})")
     print(f"{len(changed)} poems changed by the rule, {sum(c['misread_before'] for c in changed)} of them "
           f"misread before; {time.time() - tick:.0f} s")
     if args.changed:

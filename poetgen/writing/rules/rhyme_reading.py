@@ -1,7 +1,9 @@
 """Rhyme as read: at a rhyme position, a 多音字 only in a group the poets rhymed it in after the
 character before it (verse/readings.py: 送君行 rhymes in 庚, never in 陽, though 行 is in both).
 Beside `Rhyme`, which keeps the groups of the table: this rule keeps its own open groups,
-narrowed by the groups each rhyme is read in, so every rhyme of a poem is read in one group.
+narrowed by the groups each rhyme is read in, so every rhyme of a poem is read in one group. A
+rule of its own rather than a change of Rhyme's table, so that a request made before it
+(rhyme_as_read off: pg6 ids and older) plans without it and rebuilds its poem exactly.
 
 Contract: at a rhyme position a character is allowed when one of the rule's open groups is among
 those it is read in after the character before it; writing it narrows the open groups to those.
